@@ -1,0 +1,1 @@
+"""Datasets: the built-in synthetic default and tonic loaders for real benchmarks."""

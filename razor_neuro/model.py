@@ -1,0 +1,201 @@
+"""Razor SNN: slayer CUBA blocks with an EPM before each gated block; presets per dataset.
+
+Pooling is expressed as strided convolutions: netx 0.6 cannot build a Pool block
+(``NotImplementedError: pool``), and a strided conv is a pooling that netx runs.
+"""
+from __future__ import annotations
+
+import tomllib
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from razor_neuro import _compat
+from razor_neuro.epm import EPM
+
+slayer = _compat.slayer()
+
+
+class ConfigError(ValueError):
+    """A model configuration that is malformed."""
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """One slayer block. ``kind`` is ``conv``, ``dense`` or ``flatten``."""
+
+    kind: str
+    out: int = 0
+    kernel: int = 3
+    stride: int = 1
+    padding: int = 0
+    gated: bool = True
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Razor SNN architecture.  ``input_shape`` is (C, H, W) or (C,)."""
+
+    input_shape: tuple[int, ...]
+    n_classes: int
+    frames: int
+    layers: tuple[LayerConfig, ...]
+    threshold: float = 1.25
+    current_decay: float = 0.25
+    voltage_decay: float = 0.03
+    tau_grad: float = 0.03
+    scale_grad: float = 3.0
+    epm_hidden: int = 8
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["layers"] = [asdict(layer) for layer in self.layers]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "config") -> "ModelConfig":
+        try:
+            layers = tuple(LayerConfig(**layer) for layer in d["layers"])
+            rest = {k: v for k, v in d.items() if k != "layers"}
+            cfg = cls(layers=layers, **{**rest, "input_shape": tuple(rest["input_shape"])})
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"{source}: invalid model config ({exc})") from None
+        for i, layer in enumerate(cfg.layers):
+            if layer.kind not in ("conv", "dense", "flatten"):
+                raise ConfigError(f"{source}: layers[{i}].kind is {layer.kind!r}; expected conv, dense or flatten")
+            if layer.kind != "flatten" and layer.out <= 0:
+                raise ConfigError(f"{source}: layers[{i}].out must be a positive integer")
+        if cfg.layers[-1].kind != "dense" or cfg.layers[-1].out != cfg.n_classes:
+            raise ConfigError(f"{source}: the last layer must be dense with out = n_classes ({cfg.n_classes})")
+        return cfg
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "ModelConfig":
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read TOML ({exc})") from None
+        return cls.from_dict(data.get("model", data), str(path))
+
+
+def _conv(out: int, k: int, s: int, p: int) -> LayerConfig:
+    return LayerConfig("conv", out, k, s, p)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # small and fast: the built-in default
+    "synthetic": ModelConfig((2, 32, 32), 6, 16, (
+        _conv(8, 3, 2, 1), _conv(16, 3, 2, 1), LayerConfig("flatten"),
+        LayerConfig("dense", 64), LayerConfig("dense", 6))),
+    # sized after the paper's DVS networks (pooling as strided conv)
+    "dvs_gesture": ModelConfig((2, 128, 128), 11, 16, (
+        _conv(16, 5, 4, 2), _conv(32, 3, 1, 1), _conv(32, 3, 2, 1), _conv(64, 3, 1, 1),
+        _conv(64, 3, 2, 1), LayerConfig("flatten"), LayerConfig("dense", 512), LayerConfig("dense", 11))),
+    "ncaltech101": ModelConfig((2, 120, 180), 101, 10, (
+        _conv(16, 5, 4, 2), _conv(32, 3, 1, 1), _conv(64, 3, 2, 1), _conv(64, 3, 2, 1),
+        LayerConfig("flatten"), LayerConfig("dense", 512), LayerConfig("dense", 101))),
+    "cifar10dvs": ModelConfig((2, 128, 128), 10, 10, (
+        _conv(16, 5, 4, 2), _conv(32, 3, 1, 1), _conv(64, 3, 2, 1), _conv(64, 3, 2, 1),
+        LayerConfig("flatten"), LayerConfig("dense", 512), LayerConfig("dense", 10))),
+    "shd": ModelConfig((700,), 20, 100, (
+        LayerConfig("dense", 256), LayerConfig("dense", 256), LayerConfig("dense", 20))),
+}
+
+
+class RazorSNN(nn.Module):
+    """Razor SNN.  Input ``[N, *input_shape, T]`` spikes; output ``[N, n_classes, T]`` spikes.
+
+    ``self.blocks`` are slayer CUBA blocks (exportable with ``export_hdf5``); ``self.epms``
+    maps a block index to its EPM.  ``gated_names`` lists the gated blocks in order.
+    """
+
+    def __init__(self, config: ModelConfig, seed: int = 0) -> None:
+        super().__init__()
+        self.config = config
+        neuron = dict(threshold=config.threshold, current_decay=config.current_decay,
+                      voltage_decay=config.voltage_decay, tau_grad=config.tau_grad,
+                      scale_grad=config.scale_grad, requires_grad=False)
+        with warnings.catch_warnings():  # slayer's weight_norm uses a deprecated torch API
+            warnings.simplefilter("ignore", FutureWarning)
+            self._build(config, neuron, seed)
+
+    def _build(self, config: ModelConfig, neuron: dict[str, Any], seed: int) -> None:
+        blocks, epms = [], {}
+        shape = list(config.input_shape)
+        for i, layer in enumerate(config.layers):
+            if layer.kind == "flatten":
+                blocks.append(slayer.block.cuba.Flatten())
+                shape = [int(torch.tensor(shape).prod())]
+                continue
+            if layer.kind == "conv":
+                if len(shape) != 3:
+                    raise ConfigError(f"layers[{i}]: conv needs a (C, H, W) input, got {tuple(shape)}")
+                blocks.append(slayer.block.cuba.Conv(neuron, shape[0], layer.out, layer.kernel,
+                                                     stride=layer.stride, padding=layer.padding,
+                                                     weight_scale=2, weight_norm=True))
+                h = (shape[1] + 2 * layer.padding - layer.kernel) // layer.stride + 1
+                w = (shape[2] + 2 * layer.padding - layer.kernel) // layer.stride + 1
+                shape = [layer.out, h, w]
+            else:
+                if len(shape) != 1:
+                    raise ConfigError(f"layers[{i}]: dense needs a flat input; add a flatten layer")
+                blocks.append(slayer.block.cuba.Dense(neuron, shape[0], layer.out,
+                                                      weight_scale=2, weight_norm=True))
+                shape = [layer.out]
+            if layer.gated:
+                epms[str(i)] = EPM(config.frames, config.epm_hidden, seed=seed * 1000 + i)
+        self.blocks = nn.ModuleList(blocks)
+        self.epms = nn.ModuleDict(epms)
+
+    @property
+    def gated_names(self) -> list[str]:
+        return [f"layer{i}" for i in sorted(int(k) for k in self.epms)]
+
+    def pipeline_delay(self, block: int) -> int:
+        """Steps between the network input and block ``block``'s input (one per weight block
+        before it: slayer's ``delay_shift``)."""
+        return sum(1 for b in self.blocks[:block] if hasattr(b, "synapse"))
+
+    def masks(self, keep_ratio: float | list[float]) -> torch.Tensor:
+        """Hierarchical static keep masks ``[L, T]`` (bool), one row per gated block.
+
+        A deeper layer keeps a subset of the frames the gated layer before it keeps,
+        shifted by the pipeline delay between them."""
+        T = self.config.frames
+        ratios = keep_ratio if isinstance(keep_ratio, list) else [keep_ratio] * len(self.epms)
+        rows, prev, prev_delay = [], None, 0
+        for (key, epm), ratio in zip(sorted(self.epms.items(), key=lambda kv: int(kv[0])), ratios):
+            delay = self.pipeline_delay(int(key))
+            allowed = None
+            if prev is not None:
+                shift = delay - prev_delay
+                allowed = torch.zeros(T, dtype=torch.bool, device=prev.device)
+                allowed[shift:] = prev[:T - shift]
+            m = epm.keep_mask(int(round(ratio * T)), allowed)
+            rows.append(m)
+            prev, prev_delay = m, delay
+        return torch.stack(rows)
+
+    def forward(self, x: torch.Tensor, masks: torch.Tensor, reweight: float = 0.0,
+                record: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run the network.
+
+        Args:
+            x: input spikes ``[N, *input_shape, T]``.
+            masks: ``[L, T]`` bool from :meth:`masks` (or a schedule).
+            reweight: attention strength (training path); 0 is the deploy path.
+            record: also return each weight block's output spikes.
+        """
+        gated = sorted(int(k) for k in self.epms)
+        outputs = []
+        for i, block in enumerate(self.blocks):
+            if i in gated:
+                x = self.epms[str(i)](x, masks[gated.index(i)], reweight)
+            x = block(x)
+            if hasattr(block, "synapse"):
+                outputs.append(x)
+        return (x, outputs) if record else x

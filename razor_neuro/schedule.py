@@ -1,0 +1,106 @@
+"""FrameSchedule: the static, per-layer frame keep masks of a trained Razor SNN.
+
+One definition, used by training (to report kept frames), export (``schedule.json``), the
+Lava graph (gate processes) and the torch reference.  A pruned frame delivers no input
+spikes to its layer; the layer's neurons still decay.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class ScheduleError(ValueError):
+    """A schedule file or table that is malformed or does not fit the network."""
+
+
+@dataclass(frozen=True)
+class FrameSchedule:
+    """Static frame schedule.
+
+    Attributes:
+        masks: bool array ``[L, T]``; ``masks[l, t]`` is True when gated layer ``l``
+            receives its input spikes at step ``t`` (in that layer's own time base).
+        layers: names of the gated layers, length ``L``.
+        delays: pipeline delay of each gated layer's input relative to the network input
+            (steps), length ``L``.
+        weights_sha256: hash of the weights the schedule was derived from.
+    """
+
+    masks: np.ndarray
+    layers: tuple[str, ...]
+    delays: tuple[int, ...]
+    weights_sha256: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        m = np.asarray(self.masks)
+        if m.ndim != 2:
+            raise ScheduleError(f"schedule masks: expected a 2-d [layers, frames] table, got shape {m.shape}")
+        if len(self.layers) != m.shape[0] or len(self.delays) != m.shape[0]:
+            raise ScheduleError(f"schedule: {m.shape[0]} masks but {len(self.layers)} layer names "
+                                f"and {len(self.delays)} delays")
+        object.__setattr__(self, "masks", m.astype(bool))
+
+    @property
+    def frames(self) -> int:
+        """T, the number of time bins per sample."""
+        return int(self.masks.shape[1])
+
+    @property
+    def keep_ratios(self) -> list[float]:
+        """Kept share of frames per gated layer."""
+        return [float(r) for r in self.masks.mean(axis=1)]
+
+    def kept_frames(self) -> list[list[int]]:
+        """Indices of the kept frames per gated layer."""
+        return [np.flatnonzero(m).tolist() for m in self.masks]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "weights_sha256": self.weights_sha256,
+            "layers": [
+                {"name": n, "keep_mask": [int(v) for v in m], "keep_ratio": r, "pipeline_delay": d}
+                for n, m, r, d in zip(self.layers, self.masks, self.keep_ratios, self.delays)
+            ],
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "schedule") -> "FrameSchedule":
+        try:
+            frames = int(data["frames"])
+            layers = data["layers"]
+            masks = np.array([[bool(v) for v in layer["keep_mask"]] for layer in layers], dtype=bool)
+            names = tuple(str(layer["name"]) for layer in layers)
+            delays = tuple(int(layer["pipeline_delay"]) for layer in layers)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ScheduleError(f"{source}: malformed schedule ({exc!r}); expected 'frames' and "
+                                "'layers' with name, keep_mask, pipeline_delay") from None
+        if masks.size and masks.shape[1] != frames:
+            raise ScheduleError(f"{source}: keep_mask has {masks.shape[1]} entries but frames is {frames}")
+        return cls(masks.reshape(len(names), frames), names, delays,
+                   str(data.get("weights_sha256", "")), dict(data.get("meta", {})))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FrameSchedule":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ScheduleError(f"{path}: cannot read schedule ({exc})") from None
+        return cls.from_dict(data, str(path))
+
+    def check_fits(self, layers: list[str], frames: int, source: str = "schedule") -> None:
+        """Raise :class:`ScheduleError` unless the schedule gates exactly ``layers`` over ``frames`` steps."""
+        if self.frames != frames:
+            raise ScheduleError(f"{source}: schedule has {self.frames} frames, the network expects {frames}")
+        if list(self.layers) != list(layers):
+            raise ScheduleError(f"{source}: schedule gates layers {list(self.layers)}, the network has {layers}")

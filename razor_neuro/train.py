@@ -1,0 +1,262 @@
+"""Training loop: progressive keep ratio, hierarchical masks, checkpoints, resume, DDP.
+
+Output contract (relied on by export and report): ``OUT/checkpoint.pt`` and
+``OUT/metrics.json`` (see :func:`train`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from tqdm.auto import tqdm
+
+from razor_neuro import _compat
+from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
+from razor_neuro.model import PRESETS, ModelConfig, RazorSNN
+from razor_neuro.schedule import FrameSchedule
+
+slayer = _compat.slayer()
+
+
+class TrainError(ValueError):
+    """Bad training arguments or an unusable checkpoint."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run."""
+
+    dataset: str = "synthetic"
+    data_root: str = ""
+    epochs: int = 12
+    keep_ratio: float = 0.5
+    batch_size: int = 32
+    lr: float = 3e-3
+    embedding_lr: float = 3e-2
+    embedding_decay: float = 0.02
+    anneal_fraction: float = 0.5
+    true_rate: float = 0.3
+    false_rate: float = 0.03
+    seed: int = 0
+
+
+def keep_ratio_at(cfg: TrainConfig, epoch: int) -> float:
+    """Progressive keep ratio: anneals linearly from 1.0 to ``cfg.keep_ratio`` over the
+    first ``anneal_fraction`` of the epochs, then stays at the target."""
+    span = max(1, int(round(cfg.anneal_fraction * cfg.epochs)))
+    frac = min(1.0, (epoch + 1) / span)
+    return 1.0 + (cfg.keep_ratio - 1.0) * frac
+
+
+def reweight_at(cfg: TrainConfig, epoch: int) -> float:
+    """Strength of the per-sample attention re-weighting: 1 → 0 over the same span, so
+    the trained network ends on the deploy path (binary spikes, static masks)."""
+    span = max(1, int(round(cfg.anneal_fraction * cfg.epochs)))
+    return max(0.0, 1.0 - (epoch + 1) / span)
+
+
+def build_datasets(cfg: TrainConfig, frames: int) -> tuple[Dataset, Dataset, dict[str, Any]]:
+    """Train/test datasets and a JSON-able spec that recreates them."""
+    if cfg.dataset == "synthetic":
+        spec = SyntheticSpec(frames=frames, seed=cfg.seed)
+        return (SyntheticEvents(spec, train=True), SyntheticEvents(spec, train=False),
+                {"name": "synthetic", **asdict(spec)})
+    from razor_neuro.data.loaders import load_dataset
+    if not cfg.data_root:
+        raise TrainError(f"--data-root: dataset {cfg.dataset!r} needs the directory that holds it")
+    kw = dict(frames=frames, cache_dir=Path(cfg.data_root) / "razor_cache")
+    return (load_dataset(cfg.dataset, cfg.data_root, train=True, **kw),
+            load_dataset(cfg.dataset, cfg.data_root, train=False, **kw),
+            {"name": cfg.dataset, "root": cfg.data_root, "frames": frames})
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@torch.no_grad()
+def evaluate(model: RazorSNN, loader: DataLoader, masks: torch.Tensor, reweight: float,
+             device: torch.device) -> float:
+    """Accuracy of ``model`` (rate-coded output) with the given masks and re-weighting."""
+    model.eval()
+    correct = total = 0
+    for x, y in loader:
+        out = model(x.to(device), masks, reweight)
+        correct += int((slayer.classifier.Rate.predict(out).cpu() == y).sum())
+        total += len(y)
+    model.train()
+    return correct / max(total, 1)
+
+
+def informative_scores(kept: torch.Tensor, informative: torch.Tensor) -> dict[str, float]:
+    """Score the first gated layer's kept frames ``[T]`` against the generator's flags ``[T]``:
+    recall of informative frames, and precision of the pruned frames (share uninformative)."""
+    kept, informative = kept.bool().cpu(), informative.bool().cpu()
+    pruned = ~kept
+    recall = float((kept & informative).sum()) / max(int(informative.sum()), 1)
+    precision = float((pruned & ~informative).sum()) / max(int(pruned.sum()), 1)
+    return {"informative_frame_recall": recall, "pruned_frame_precision": precision}
+
+
+def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = None,
+          resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Train a Razor SNN and write ``out/checkpoint.pt`` and ``out/metrics.json``.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) it trains with DistributedDataParallel (gloo on
+    CPU, nccl on CUDA); rank 0 writes the files.  Returns the metrics dict.
+    """
+    if not 0.0 < cfg.keep_ratio <= 1.0:
+        raise TrainError(f"--keep-ratio: expected a value in (0, 1], got {cfg.keep_ratio}")
+    if cfg.epochs < 1:
+        raise TrainError(f"--epochs: expected a positive integer, got {cfg.epochs}")
+    out = Path(out)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    rank, world = _dist_info()
+    seed_everything(cfg.seed)
+
+    mcfg = model_config or PRESETS.get(cfg.dataset)
+    if mcfg is None:
+        raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
+    train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
+    model = RazorSNN(mcfg, seed=cfg.seed).to(device)
+    emb = [p for n, p in model.named_parameters() if n.endswith("embedding")]
+    rest = [p for n, p in model.named_parameters() if not n.endswith("embedding")]
+    opt = torch.optim.Adam([{"params": rest, "lr": cfg.lr},
+                            {"params": emb, "lr": cfg.embedding_lr}])
+    start, history = 0, []
+    ckpt_path = out / "checkpoint.pt"
+    if resume:
+        if not ckpt_path.exists():
+            raise TrainError(f"{ckpt_path}: --resume needs an existing checkpoint")
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ckpt["train_config"] != asdict(cfg) | {"epochs": ckpt["train_config"]["epochs"]}:
+            raise TrainError(f"{ckpt_path}: checkpoint was trained with other settings; "
+                             "resume with the same arguments (only --epochs may grow)")
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start, history = ckpt["epoch"] + 1, ckpt["history"]
+        torch.set_rng_state(ckpt["rng"])
+
+    net: torch.nn.Module = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed) if world > 1 else None
+    gen = torch.Generator().manual_seed(cfg.seed)
+    test_loader = DataLoader(test_set, batch_size=64)
+    loss_fn = slayer.loss.SpikeRate(true_rate=cfg.true_rate, false_rate=cfg.false_rate, reduction="sum")
+    t0 = time.time()
+    for epoch in range(start, cfg.epochs):
+        ratio, reweight = keep_ratio_at(cfg, epoch), reweight_at(cfg, epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        gen.manual_seed(cfg.seed + epoch)
+        loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None,
+                            sampler=sampler, generator=gen)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not progress or rank != 0)
+        for x, y in bar:
+            x, y = x.to(device), y.to(device)
+            masks = model.masks(ratio)
+            out_spikes = net(x, masks, reweight)
+            loss = loss_fn(out_spikes, y)
+            # pull every embedding down a little: frames whose input does not help the
+            # task (empty or noise) sink below the informative ones in the top-k.
+            loss = loss + cfg.embedding_decay * sum(torch.sigmoid(e).sum() for e in emb) * len(y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            bar.set_postfix(loss=f"{loss.item() / len(y):.3f}")
+        masks = model.masks(ratio)
+        record = {"epoch": epoch + 1, "keep_ratio": ratio, "reweight": reweight,
+                  "deploy_accuracy": evaluate(model, test_loader, masks, 0.0, device),
+                  "train_path_accuracy": evaluate(model, test_loader, masks, reweight, device)}
+        history.append(record)
+        if rank == 0:
+            if progress:
+                tqdm.write(f"epoch {epoch + 1}: keep {ratio:.2f}  deploy acc {record['deploy_accuracy']:.3f}  "
+                           f"train-path acc {record['train_path_accuracy']:.3f}")
+            _save_checkpoint(ckpt_path, model, opt, cfg, mcfg, data_spec, epoch, history)
+    masks = model.masks(cfg.keep_ratio if start < cfg.epochs or history else 1.0)
+    schedule = schedule_from_model(model, masks)
+    last = history[-1]
+    metrics: dict[str, Any] = {
+        "dataset": cfg.dataset,
+        "deploy_accuracy": last["deploy_accuracy"],
+        "train_path_accuracy": last["train_path_accuracy"],
+        "frames": mcfg.frames,
+        "keep_ratio": schedule.keep_ratios,
+        "kept_frames": schedule.kept_frames(),
+        "gated_layers": list(schedule.layers),
+        "epochs": cfg.epochs,
+        "seconds": time.time() - t0,
+        "world_size": world,
+        "device": str(device),
+        "history": history,
+    }
+    if isinstance(test_set, SyntheticEvents):
+        metrics.update(informative_scores(masks[0], test_set.informative))
+    if rank == 0:
+        _atomic_write(out / "metrics.json", json.dumps(metrics, indent=2).encode())
+    return metrics
+
+
+def schedule_from_model(model: RazorSNN, masks: torch.Tensor) -> FrameSchedule:
+    """The static frame schedule of a trained model for the given masks ``[L, T]``."""
+    gated = sorted(int(k) for k in model.epms)
+    return FrameSchedule(masks.cpu().numpy(), tuple(model.gated_names),
+                         tuple(model.pipeline_delay(i) for i in gated))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _save_checkpoint(path: Path, model: RazorSNN, opt: torch.optim.Optimizer, cfg: TrainConfig,
+                     mcfg: ModelConfig, data_spec: dict[str, Any], epoch: int,
+                     history: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                "model_config": mcfg.to_dict(), "train_config": asdict(cfg),
+                "dataset": data_spec, "epoch": epoch, "history": history,
+                "rng": torch.get_rng_state()}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> tuple[RazorSNN, dict[str, Any]]:
+    """Rebuild the trained model from ``checkpoint.pt``; returns ``(model, checkpoint)``."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        model = RazorSNN(ModelConfig.from_dict(ckpt["model_config"], str(path)),
+                         seed=ckpt["train_config"]["seed"])
+        model.load_state_dict(ckpt["model"])
+    except (OSError, RuntimeError, KeyError, EOFError) as exc:
+        raise TrainError(f"{path}: not a razor-neuro checkpoint ({exc})") from None
+    model.eval()
+    return model, ckpt
