@@ -9,6 +9,19 @@ import torch
 from torch import nn
 
 
+class _StraightThrough(torch.autograd.Function):
+    """Forward: the hard 0/1 mask.  Backward: the mask's gradient goes unchanged to the
+    embedding, so ``e_t`` accumulates the first-order loss change of keeping frame ``t``."""
+
+    @staticmethod
+    def forward(ctx, mask: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return mask.to(embedding.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:  # type: ignore[override]
+        return None, grad
+
+
 class EPM(nn.Module):
     """Temporal frame gate for inputs shaped ``[N, ..., T]``.
 
@@ -53,14 +66,12 @@ class EPM(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor, reweight: float = 0.0) -> torch.Tensor:
         """Gate ``x`` (``[N, ..., T]``) with the hard ``mask`` (``[T]``).
 
-        The forward pass multiplies by the hard 0/1 mask; the backward pass sends the
-        gradient to ``sigmoid(e)`` (straight-through), so dropped frames can come back.
+        The forward pass multiplies by the hard 0/1 mask exactly; the backward pass sends
+        the mask's gradient to ``e`` (straight-through), so dropped frames can come back.
         ``reweight`` in [0, 1] blends in the per-sample attention (training only; it
         cannot be deployed with binary spikes, so training anneals it to 0).
         """
-        soft = torch.sigmoid(self.embedding)
-        m = mask.to(x.dtype) + soft - soft.detach()
-        y = x * m
+        y = x * _StraightThrough.apply(mask, self.embedding)
         if reweight > 0:
             a = self.attention(x)
             shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)

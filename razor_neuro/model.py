@@ -98,7 +98,7 @@ PRESETS: dict[str, ModelConfig] = {
     "ncaltech101": ModelConfig((2, 120, 180), 101, 10, (
         _conv(16, 5, 4, 2), _conv(32, 3, 1, 1), _conv(64, 3, 2, 1), _conv(64, 3, 2, 1),
         LayerConfig("flatten"), LayerConfig("dense", 512), LayerConfig("dense", 101))),
-    "cifar10dvs": ModelConfig((2, 128, 128), 10, 10, (
+    "cifar10_dvs": ModelConfig((2, 128, 128), 10, 10, (
         _conv(16, 5, 4, 2), _conv(32, 3, 1, 1), _conv(64, 3, 2, 1), _conv(64, 3, 2, 1),
         LayerConfig("flatten"), LayerConfig("dense", 512), LayerConfig("dense", 10))),
     "shd": ModelConfig((700,), 20, 100, (

@@ -1,0 +1,11 @@
+"""Run under torchrun by tests/test_train.py: a tiny DDP training, then save this rank's weights."""
+import os
+import sys
+
+import torch
+
+from razor_neuro.train import TrainConfig, train
+
+out = sys.argv[1]
+model, _ = train(TrainConfig(epochs=1, n_samples=64, batch_size=8), out, progress=False)
+torch.save(model.state_dict(), os.path.join(out, f"rank{os.environ['RANK']}.pt"))
