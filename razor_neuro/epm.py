@@ -2,24 +2,20 @@
 
 One EPM sits before each gated layer (see ``shared/design/razor-snn.md``).  slayer has no
 temporal-gating block, so this small module is our own.
+
+How the embedding learns.  We first trained ``e`` by back-propagation through a
+straight-through top-k mask.  Measured on the synthetic set, that first-order signal is
+nearly zero for every frame but the first two informative ones (a rate-coded SNN's
+output depends most on early input), so it cannot tell a late informative frame from an
+empty one.  ``e`` is therefore learned from a zeroth-order estimate instead: during the
+pruning phase each sample drops a random subset of frames, and ``e_t`` accumulates
+``mean loss with t dropped - mean loss with t kept`` (the frame's measured importance)
+minus an event cost (its event density: what keeping it costs in synaptic operations).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
-
-
-class _StraightThrough(torch.autograd.Function):
-    """Forward: the hard 0/1 mask.  Backward: the mask's gradient goes unchanged to the
-    embedding, so ``e_t`` accumulates the first-order loss change of keeping frame ``t``."""
-
-    @staticmethod
-    def forward(ctx, mask: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return mask.to(embedding.dtype)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:  # type: ignore[override]
-        return None, grad
 
 
 class EPM(nn.Module):
@@ -35,7 +31,9 @@ class EPM(nn.Module):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         #: global temporal embedding ``e`` of shape ``[T]``, shared by all samples.
-        self.embedding = nn.Parameter(0.01 * torch.randn(frames, generator=g))
+        self.embedding = nn.Parameter(0.01 * torch.randn(frames, generator=g), requires_grad=False)
+        #: event density of each input frame in the last forward pass, ``[T]``
+        self.last_density = torch.zeros(frames)
         self.fc1 = nn.Linear(frames, hidden)
         self.fc2 = nn.Linear(hidden, frames)
 
@@ -63,15 +61,25 @@ class EPM(nn.Module):
             mask[torch.topk(e, keep).indices] = True
         return mask
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, reweight: float = 0.0) -> torch.Tensor:
-        """Gate ``x`` (``[N, ..., T]``) with the hard ``mask`` (``[T]``).
+    @torch.no_grad()
+    def learn(self, importance: torch.Tensor, event_cost: float, lr: float) -> None:
+        """One update of the embedding: ``e += lr * (importance - event_cost * density)``.
 
-        The forward pass multiplies by the hard 0/1 mask exactly; the backward pass sends
-        the mask's gradient to ``e`` (straight-through), so dropped frames can come back.
+        ``importance`` ``[T]`` is the loss increase measured when frame ``t`` is dropped."""
+        self.embedding += lr * (importance - event_cost * self.last_density.to(importance.device))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, reweight: float = 0.0) -> torch.Tensor:
+        """Gate ``x`` (``[N, ..., T]``) with the binary ``mask``, ``[T]`` (static) or
+        ``[N, T]`` (per sample, used while measuring frame importance).
+
         ``reweight`` in [0, 1] blends in the per-sample attention (training only; it
         cannot be deployed with binary spikes, so training anneals it to 0).
         """
-        y = x * _StraightThrough.apply(mask, self.embedding)
+        self.last_density = x.detach().flatten(1, -2).mean(dim=(0, 1))
+        m = mask.to(x.dtype)
+        if m.dim() == 2:
+            m = m.view((x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],))
+        y = x * m
         if reweight > 0:
             a = self.attention(x)
             shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)

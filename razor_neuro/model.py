@@ -186,7 +186,8 @@ class RazorSNN(nn.Module):
 
         Args:
             x: input spikes ``[N, *input_shape, T]``.
-            masks: ``[L, T]`` bool from :meth:`masks` (or a schedule).
+            masks: ``[L, T]`` bool from :meth:`masks` (or a schedule), or ``[L, N, T]``
+                per-sample masks.
             reweight: attention strength (training path); 0 is the deploy path.
             record: also return each weight block's output spikes.
         """

@@ -41,8 +41,9 @@ class TrainConfig:
     keep_ratio: float = 0.5
     batch_size: int = 32
     lr: float = 3e-3
-    embedding_lr: float = 3e-2
-    embedding_decay: float = 0.02
+    embedding_lr: float = 0.1
+    event_cost: float = 1.0
+    probe_drop: float = 0.25
     anneal_fraction: float = 0.5
     true_rate: float = 0.3
     false_rate: float = 0.03
@@ -144,12 +145,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
     train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
     model = RazorSNN(mcfg, seed=cfg.seed).to(device)
-    emb = [p for n, p in model.named_parameters() if n.endswith("embedding")]
-    rest = [p for n, p in model.named_parameters() if not n.endswith("embedding")]
-    opt = torch.optim.Adam(rest, lr=cfg.lr)
-    # Adam moves each embedding entry by the sign of its consistent gradient: frames whose
-    # input lowers the loss rise, frames that hurt sink, frames with no events stay put.
-    emb_opt = torch.optim.Adam(emb, lr=cfg.embedding_lr)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     start, history = 0, []
     ckpt_path = out / "checkpoint.pt"
     if resume:
@@ -161,7 +157,6 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
                              "resume with the same arguments (only --epochs may grow)")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
-        emb_opt.load_state_dict(ckpt["embedding_optimizer"])
         start, history = ckpt["epoch"] + 1, ckpt["history"]
         torch.set_rng_state(ckpt["rng"])
 
@@ -172,6 +167,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     gen = torch.Generator().manual_seed(cfg.seed)
     test_loader = DataLoader(test_set, batch_size=64)
     loss_fn = slayer.loss.SpikeRate(true_rate=cfg.true_rate, false_rate=cfg.false_rate, reduction="sum")
+    probe_gen = torch.Generator().manual_seed(cfg.seed + 1)
     t0 = time.time()
     for epoch in range(start, cfg.epochs):
         ratio, reweight = keep_ratio_at(cfg, epoch), reweight_at(cfg, epoch)
@@ -185,16 +181,21 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         for x, y in bar:
             x, y = x.to(device), y.to(device)
             masks = model.masks(ratio)
+            probing = reweight > 0  # the pruning phase: measure frame importance
+            if probing:
+                drop = torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen) < cfg.probe_drop
+                masks = masks.unsqueeze(1) & ~drop.to(device)
+                with torch.no_grad():
+                    base_out = model(x, model.masks(ratio), reweight)
+                    base = torch.stack([loss_fn(base_out[i:i + 1], y[i:i + 1]) for i in range(len(y))])
             out_spikes = net(x, masks, reweight)
-            loss = loss_fn(out_spikes, y)
-            # a constant pull down on every embedding: frames whose input does not help
-            # the task (empty, noise) sink below the informative ones in the top-k.
-            loss = loss + cfg.embedding_decay * sum(e.sum() for e in emb)
+            losses = torch.stack([loss_fn(out_spikes[i:i + 1], y[i:i + 1]) for i in range(len(y))])
+            loss = losses.sum()
             opt.zero_grad()
-            emb_opt.zero_grad()
             loss.backward()
             opt.step()
-            emb_opt.step()
+            if probing:
+                learn_embeddings(model, losses.detach(), base, drop.to(device), cfg)
             bar.set_postfix(loss=f"{loss.item() / len(y):.3f}")
         masks = model.masks(ratio)
         record = {"epoch": epoch + 1, "keep_ratio": ratio, "reweight": reweight,
@@ -205,7 +206,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
             if progress:
                 tqdm.write(f"epoch {epoch + 1}: keep {ratio:.2f}  deploy acc {record['deploy_accuracy']:.3f}  "
                            f"train-path acc {record['train_path_accuracy']:.3f}")
-            _save_checkpoint(ckpt_path, model, (opt, emb_opt), cfg, mcfg, data_spec, epoch, history)
+            _save_checkpoint(ckpt_path, model, opt, cfg, mcfg, data_spec, epoch, history)
     masks = model.masks(keep_ratio_at(cfg, cfg.epochs - 1))
     schedule = schedule_from_model(model, masks)
     last = history[-1]
@@ -230,6 +231,30 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     return model, metrics
 
 
+def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
+                     drop: torch.Tensor, cfg: TrainConfig) -> None:
+    """Update each EPM's embedding from one batch of random frame drops.
+
+    The per-sample loss increase over the undropped run, ``losses - base``, is regressed
+    (ridge, no intercept: no drop means no change) on the drop indicators of all gated
+    layers at once; coefficient ``beta[l, t]`` is the measured cost of dropping frame ``t``
+    at layer ``l``.  Pairing each sample with itself removes sample difficulty from the
+    estimate, and the joint regression separates the effects of frames dropped together.
+
+    Args:
+        losses: per-sample loss with drops, ``[N]``.
+        base: per-sample loss of the same samples without drops, ``[N]``.
+        drop: ``[L, N, T]``, True where sample ``n`` had frame ``t`` of gated layer ``l`` dropped.
+    """
+    L, N, T = drop.shape
+    design = drop.permute(1, 0, 2).reshape(N, L * T).double()
+    diff = ((losses - base) / base.mean().clamp_min(1e-8)).double()
+    gram = design.T @ design + torch.eye(L * T, dtype=torch.float64, device=design.device)
+    beta = torch.linalg.solve(gram, design.T @ diff).float().view(L, T)
+    for l, epm in enumerate(model.epms[k] for k in sorted(model.epms, key=int)):
+        epm.learn(beta[l], cfg.event_cost, cfg.embedding_lr)
+
+
 def schedule_from_model(model: RazorSNN, masks: torch.Tensor) -> FrameSchedule:
     """The static frame schedule of a trained model for the given masks ``[L, T]``."""
     gated = sorted(int(k) for k in model.epms)
@@ -244,13 +269,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _save_checkpoint(path: Path, model: RazorSNN, opts: tuple[torch.optim.Optimizer, torch.optim.Optimizer], cfg: TrainConfig,
+def _save_checkpoint(path: Path, model: RazorSNN, opt: torch.optim.Optimizer, cfg: TrainConfig,
                      mcfg: ModelConfig, data_spec: dict[str, Any], epoch: int,
                      history: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": opts[0].state_dict(),
-                "embedding_optimizer": opts[1].state_dict(),
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                 "model_config": mcfg.to_dict(), "train_config": asdict(cfg),
                 "dataset": data_spec, "epoch": epoch, "history": history,
                 "rng": torch.get_rng_state()}, tmp)

@@ -1,8 +1,9 @@
 """Built-in synthetic DVS-like event dataset: the default that runs anywhere.
 
-A bright square moves in one of ``n_classes`` directions on a ``size``×``size`` sensor
-with two polarities (ON at its leading edge, OFF at its trailing edge).  The class is the
-direction of motion, so no single frame tells it: the network has to integrate over time.
+A bright square moves on a ``size``×``size`` sensor with two polarities (ON at its
+leading edge, OFF at its trailing edge).  It moves in one of ``n_classes // 2`` headings
+during the first half of its motion, then turns left or right; the class is the pair
+(heading, turn).  No single frame tells it, and both halves of the motion are needed.
 
 Only some of the ``frames`` time bins carry motion ("informative").  The others are, by
 construction, either empty (the object pauses, the sensor is silent) or pure noise (a
@@ -30,7 +31,7 @@ class SyntheticSpec:
     n_classes: int = 6
     informative_frames: int = 8
     noise_frames: int = 4
-    noise_events: int = 60
+    noise_events: int = 200
     object_size: int = 6
     speed: float = 1.5
     seed: int = 0
@@ -61,17 +62,21 @@ def make_sample(spec: SyntheticSpec, index: int) -> tuple[np.ndarray, int]:
     """One sample: spikes ``[2, size, size, T]`` (uint8, C,H,W,T as slayer) and its label."""
     rng = np.random.default_rng([spec.seed, index])
     label = int(rng.integers(spec.n_classes))
-    angle = 2 * np.pi * label / spec.n_classes
-    vx, vy = spec.speed * np.cos(angle), spec.speed * np.sin(angle)
-    travel = spec.speed * spec.informative_frames / 2
-    margin = spec.object_size / 2 + travel + 1
-    cx, cy = rng.uniform(margin, spec.size - margin, size=2) - np.array([vx, vy]) * spec.informative_frames / 2
+    headings = spec.n_classes // 2
+    angle = 2 * np.pi * (label % headings) / headings
+    turn = np.pi / 2 if label // headings else -np.pi / 2
+    half = spec.informative_frames // 2
+    margin = spec.object_size / 2 + spec.speed * half + 1
+    cx, cy = rng.uniform(margin, spec.size - margin, size=2)
     kinds = frame_pattern(spec)
+    moves = 0
     out = np.zeros((2, spec.size, spec.size, spec.frames), dtype=np.uint8)
     image = _square(spec.size, cx, cy, spec.object_size)
     for t, kind in enumerate(kinds):
         if kind == 1:
-            cx, cy = cx + vx, cy + vy
+            a = angle if moves < half else angle + turn
+            moves += 1
+            cx, cy = cx + spec.speed * np.cos(a), cy + spec.speed * np.sin(a)
             new = _square(spec.size, cx, cy, spec.object_size)
             diff = new - image
             out[0, :, :, t] = diff > 0
