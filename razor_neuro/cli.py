@@ -30,6 +30,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from razor_neuro.train import TrainConfig  # noqa: F811 (defaults only)
+
     p = argparse.ArgumentParser(prog="razor-neuro", description=(
         "Train Razor SNNs (temporal frame pruning) in lava-dl, deploy them to Lava's Loihi "
         "simulator and report verified spike counts and energy."))
@@ -40,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", default="synthetic",
                    help="synthetic (built in) or dvs_gesture, ncaltech101, cifar10_dvs, shd")
     t.add_argument("--data-root", help="directory holding a real dataset")
-    t.add_argument("--epochs", type=int, default=12)
+    t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     t.add_argument("--keep-ratio", type=float, default=0.5, help="target share of frames kept")
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--config", help="TOML model config (default: the dataset's preset)")

@@ -8,9 +8,10 @@ straight-through top-k mask.  Measured on the synthetic set, that first-order si
 nearly zero for every frame but the first two informative ones (a rate-coded SNN's
 output depends most on early input), so it cannot tell a late informative frame from an
 empty one.  ``e`` is therefore learned from a zeroth-order estimate instead: during the
-pruning phase each sample drops a random subset of frames, and ``e_t`` accumulates
-``mean loss with t dropped - mean loss with t kept`` (the frame's measured importance)
-minus an event cost (its event density: what keeping it costs in synaptic operations).
+pruning phase each sample drops a random subset of frames, and ``e_t`` becomes the
+measured loss increase when frame ``t`` is dropped (regressed over all probes so far, see
+``razor_neuro.train.learn_embeddings``) minus an event cost (its event density: what
+keeping it costs in synaptic operations).
 """
 from __future__ import annotations
 
@@ -62,11 +63,12 @@ class EPM(nn.Module):
         return mask
 
     @torch.no_grad()
-    def learn(self, importance: torch.Tensor, event_cost: float, lr: float) -> None:
-        """One update of the embedding: ``e += lr * (importance - event_cost * density)``.
+    def learn(self, importance: torch.Tensor, density: torch.Tensor, event_cost: float) -> None:
+        """Set the embedding to ``importance - event_cost * density``.
 
-        ``importance`` ``[T]`` is the loss increase measured when frame ``t`` is dropped."""
-        self.embedding += lr * (importance - event_cost * self.last_density.to(importance.device))
+        ``importance`` ``[T]`` is the measured loss increase when frame ``t`` is dropped;
+        ``density`` ``[T]`` is the frame's event density (e.g. :attr:`last_density`)."""
+        self.embedding.copy_(importance - event_cost * density)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, reweight: float = 0.0) -> torch.Tensor:
         """Gate ``x`` (``[N, ..., T]``) with the binary ``mask``, ``[T]`` (static) or

@@ -95,7 +95,7 @@ PRESETS: dict[str, ModelConfig] = {
     "dvs_gesture": ModelConfig((2, 128, 128), 11, 16, (
         _conv(16, 5, 4, 2), _conv(32, 3, 1, 1), _conv(32, 3, 2, 1), _conv(64, 3, 1, 1),
         _conv(64, 3, 2, 1), LayerConfig("flatten"), LayerConfig("dense", 512), LayerConfig("dense", 11))),
-    "ncaltech101": ModelConfig((2, 120, 180), 101, 10, (
+    "ncaltech101": ModelConfig((2, 180, 240), 101, 10, (
         _conv(16, 5, 4, 2), _conv(32, 3, 1, 1), _conv(64, 3, 2, 1), _conv(64, 3, 2, 1),
         LayerConfig("flatten"), LayerConfig("dense", 512), LayerConfig("dense", 101))),
     "cifar10_dvs": ModelConfig((2, 128, 128), 10, 10, (
@@ -150,6 +150,10 @@ class RazorSNN(nn.Module):
                 epms[str(i)] = EPM(config.frames, config.epm_hidden, seed=seed * 1000 + i)
         self.blocks = nn.ModuleList(blocks)
         self.epms = nn.ModuleDict(epms)
+        # running normal equations of the frame-importance regression (see train.py)
+        n = len(epms) * config.frames
+        self.register_buffer("probe_gram", torch.zeros(n, n, dtype=torch.float64))
+        self.register_buffer("probe_rhs", torch.zeros(n, dtype=torch.float64))
 
     @property
     def gated_names(self) -> list[str]:

@@ -37,11 +37,11 @@ class TrainConfig:
 
     dataset: str = "synthetic"
     data_root: str = ""
-    epochs: int = 12
+    epochs: int = 20
     keep_ratio: float = 0.5
     batch_size: int = 32
     lr: float = 3e-3
-    embedding_lr: float = 0.1
+    embedding_lr: float = 0.02  # forgetting rate of the importance estimate per batch
     event_cost: float = 1.0
     probe_drop: float = 0.25
     anneal_fraction: float = 0.5
@@ -162,7 +162,8 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
 
     net: torch.nn.Module = model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model)
+        # the EPM scorers get no gradient once the attention is annealed away
+        net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed) if world > 1 else None
     gen = torch.Generator().manual_seed(cfg.seed)
     test_loader = DataLoader(test_set, batch_size=64)
@@ -183,19 +184,19 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
             masks = model.masks(ratio)
             probing = reweight > 0  # the pruning phase: measure frame importance
             if probing:
+                # probes drop frames from the full input, so a frame the current top-k
+                # already excludes is still measured and can come back
+                full = torch.ones_like(masks)
                 drop = torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen) < cfg.probe_drop
-                masks = masks.unsqueeze(1) & ~drop.to(device)
                 with torch.no_grad():
-                    base_out = model(x, model.masks(ratio), reweight)
-                    base = torch.stack([loss_fn(base_out[i:i + 1], y[i:i + 1]) for i in range(len(y))])
-            out_spikes = net(x, masks, reweight)
-            losses = torch.stack([loss_fn(out_spikes[i:i + 1], y[i:i + 1]) for i in range(len(y))])
-            loss = losses.sum()
+                    base = per_sample(loss_fn, model(x, full, reweight), y)
+                    probed = per_sample(loss_fn, model(x, full.unsqueeze(1) & ~drop.to(device), reweight), y)
+            loss = loss_fn(net(x, masks, reweight), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
             if probing:
-                learn_embeddings(model, losses.detach(), base, drop.to(device), cfg)
+                learn_embeddings(model, probed, base, drop.to(device), cfg)
             bar.set_postfix(loss=f"{loss.item() / len(y):.3f}")
         masks = model.masks(ratio)
         record = {"epoch": epoch + 1, "keep_ratio": ratio, "reweight": reweight,
@@ -231,6 +232,11 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     return model, metrics
 
 
+def per_sample(loss_fn: torch.nn.Module, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-sample values ``[N]`` of a summed slayer loss."""
+    return torch.stack([loss_fn(out[i:i + 1], y[i:i + 1]) for i in range(len(y))])
+
+
 def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
                      drop: torch.Tensor, cfg: TrainConfig) -> None:
     """Update each EPM's embedding from one batch of random frame drops.
@@ -240,6 +246,9 @@ def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
     layers at once; coefficient ``beta[l, t]`` is the measured cost of dropping frame ``t``
     at layer ``l``.  Pairing each sample with itself removes sample difficulty from the
     estimate, and the joint regression separates the effects of frames dropped together.
+    The normal equations accumulate over batches (``model.probe_gram``/``probe_rhs``, with
+    slow forgetting as the network changes): one batch has fewer samples than unknowns.
+    Each embedding is then set to ``beta - event_cost * density``.
 
     Args:
         losses: per-sample loss with drops, ``[N]``.
@@ -249,10 +258,20 @@ def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
     L, N, T = drop.shape
     design = drop.permute(1, 0, 2).reshape(N, L * T).double()
     diff = ((losses - base) / base.mean().clamp_min(1e-8)).double()
-    gram = design.T @ design + torch.eye(L * T, dtype=torch.float64, device=design.device)
-    beta = torch.linalg.solve(gram, design.T @ diff).float().view(L, T)
-    for l, epm in enumerate(model.epms[k] for k in sorted(model.epms, key=int)):
-        epm.learn(beta[l], cfg.event_cost, cfg.embedding_lr)
+    gram, rhs = design.T @ design, design.T @ diff
+    epms = [model.epms[k] for k in sorted(model.epms, key=int)]
+    density = torch.stack([epm.last_density for epm in epms])
+    if dist.is_available() and dist.is_initialized():  # every rank learns from all probes
+        for t in (gram, rhs, density):
+            dist.all_reduce(t)
+        density /= dist.get_world_size()
+    keep = 1.0 - cfg.embedding_lr
+    model.probe_gram.mul_(keep).add_(gram)
+    model.probe_rhs.mul_(keep).add_(rhs)
+    eye = torch.eye(L * T, dtype=torch.float64, device=design.device)
+    beta = torch.linalg.solve(model.probe_gram + eye, model.probe_rhs).float().view(L, T)
+    for l, epm in enumerate(epms):
+        epm.learn(beta[l], density[l], cfg.event_cost)
 
 
 def schedule_from_model(model: RazorSNN, masks: torch.Tensor) -> FrameSchedule:

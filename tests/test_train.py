@@ -128,4 +128,19 @@ def test_torchrun_two_ranks_identical_weights(tmp_path):
     r0 = torch.load(tmp_path / "rank0.pt")
     r1 = torch.load(tmp_path / "rank1.pt")
     assert all(torch.equal(r0[k], r1[k]) for k in r0)
+    initial = RazorSNN(PRESETS["synthetic"], seed=0).epms["0"].embedding
+    assert not torch.allclose(r0["epms.0.embedding"], initial)  # the pruning phase learned
     assert json.loads((tmp_path / "metrics.json").read_text())["world_size"] == 2
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_build_and_match_loader_shapes(name):
+    from razor_neuro.data.loaders import DATASETS
+    cfg = PRESETS[name]
+    if name != "synthetic":
+        x, y, p = DATASETS[name].sensor_size
+        expected = (700,) if name == "shd" else (p, y, x)
+        assert cfg.input_shape == expected
+    model = RazorSNN(cfg)
+    out = model(torch.zeros(1, *cfg.input_shape, cfg.frames), model.masks(0.5))
+    assert out.shape == (1, cfg.n_classes, cfg.frames)

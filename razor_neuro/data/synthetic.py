@@ -33,6 +33,7 @@ class SyntheticSpec:
     noise_frames: int = 4
     noise_events: int = 200
     object_size: int = 6
+    active_fraction_eighths: int = 5
     speed: float = 1.5
     seed: int = 0
 
@@ -41,10 +42,10 @@ def frame_pattern(spec: SyntheticSpec) -> np.ndarray:
     """Frame kinds of the dataset, shape ``[T]``: 0 empty, 1 informative, 2 noise."""
     rng = np.random.default_rng([spec.seed, 7])
     kinds = np.zeros(spec.frames, dtype=np.int8)
-    # Motion happens in the first three quarters; the last quarter is a trailing lull
-    # (empty or noise), as after a gesture ends.  It also keeps motion inside what a
-    # network with a few layers of pipeline delay can still see within T steps.
-    active = max(spec.informative_frames, (3 * spec.frames) // 4)
+    # Motion happens in the first 5/8 of the window; the rest is a trailing lull (empty
+    # or noise), as after a gesture ends.  This also keeps motion inside what a network
+    # with a few layers of pipeline delay can still turn into output spikes within T steps.
+    active = max(spec.informative_frames, (spec.active_fraction_eighths * spec.frames) // 8)
     order = rng.permutation(active)
     kinds[np.sort(order[:spec.informative_frames])] = 1
     rest = np.concatenate([order[spec.informative_frames:], np.arange(active, spec.frames)])
