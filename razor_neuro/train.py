@@ -108,13 +108,14 @@ def evaluate(model: RazorSNN, loader: DataLoader, masks: torch.Tensor, reweight:
     return correct / max(total, 1)
 
 
-def informative_scores(kept: torch.Tensor, informative: torch.Tensor) -> dict[str, float]:
+def informative_scores(kept: torch.Tensor, informative: torch.Tensor) -> dict[str, float | None]:
     """Score the first gated layer's kept frames ``[T]`` against the generator's flags ``[T]``:
     recall of informative frames, and precision of the pruned frames (share uninformative)."""
     kept, informative = kept.bool().cpu(), informative.bool().cpu()
     pruned = ~kept
     recall = float((kept & informative).sum()) / max(int(informative.sum()), 1)
-    precision = float((pruned & ~informative).sum()) / max(int(pruned.sum()), 1)
+    # undefined (None) when nothing is pruned, e.g. the keep-ratio 1.0 baseline
+    precision = float((pruned & ~informative).sum()) / int(pruned.sum()) if pruned.any() else None
     return {"informative_frame_recall": recall, "pruned_frame_precision": precision}
 
 

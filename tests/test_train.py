@@ -73,6 +73,8 @@ def test_informative_scores():
     informative = torch.tensor([1, 1, 0, 0], dtype=torch.bool)
     s = informative_scores(torch.tensor([1, 0, 1, 0]), informative)
     assert s == {"informative_frame_recall": 0.5, "pruned_frame_precision": 0.5}
+    s = informative_scores(torch.tensor([1, 1, 1, 1]), informative)
+    assert s == {"informative_frame_recall": 1.0, "pruned_frame_precision": None}
 
 
 def test_bad_arguments():
