@@ -8,7 +8,7 @@ straight-through top-k mask.  Measured on the synthetic set, that first-order si
 nearly zero for every frame but the first two informative ones (a rate-coded SNN's
 output depends most on early input), so it cannot tell a late informative frame from an
 empty one.  ``e`` is therefore learned from a zeroth-order estimate instead: during the
-pruning phase each sample drops a random subset of frames, and ``e_t`` becomes the
+training each sample also runs with a random subset of frames dropped, and ``e_t`` becomes the
 measured loss increase when frame ``t`` is dropped (regressed over all probes so far, see
 ``razor_neuro.train.learn_embeddings``) minus an event cost (its event density: what
 keeping it costs in synaptic operations).

@@ -169,13 +169,14 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     gen = torch.Generator().manual_seed(cfg.seed)
     test_loader = DataLoader(test_set, batch_size=64)
     loss_fn = slayer.loss.SpikeRate(true_rate=cfg.true_rate, false_rate=cfg.false_rate, reduction="sum")
-    probe_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    probe_gen = torch.Generator()
     t0 = time.time()
     for epoch in range(start, cfg.epochs):
         ratio, reweight = keep_ratio_at(cfg, epoch), reweight_at(cfg, epoch)
         if sampler is not None:
             sampler.set_epoch(epoch)
         gen.manual_seed(cfg.seed + epoch)
+        probe_gen.manual_seed(cfg.seed * 1000 + epoch + 1)  # per epoch: resume-exact
         loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None,
                             sampler=sampler, generator=gen)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
@@ -183,7 +184,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         for x, y in bar:
             x, y = x.to(device), y.to(device)
             masks = model.masks(ratio)
-            probing = reweight > 0  # the pruning phase: measure frame importance
+            probing = True  # measure frame importance throughout training
             if probing:
                 # probes drop frames from the full input, so a frame the current top-k
                 # already excludes is still measured and can come back
