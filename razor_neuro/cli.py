@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from razor_neuro.train_config import TrainConfig
+
 EXIT_BAD_INPUT = 2
 
 
 def _train(args: argparse.Namespace) -> int:
     from razor_neuro.model import ModelConfig
-    from razor_neuro.train import TrainConfig, train
+    from razor_neuro.train import train
 
     cfg = TrainConfig(dataset=args.dataset, data_root=args.data_root or "", epochs=args.epochs,
                       keep_ratio=args.keep_ratio, batch_size=args.batch_size, seed=args.seed)
@@ -30,7 +32,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from razor_neuro.train import TrainConfig  # noqa: F811 (defaults only)
 
     p = argparse.ArgumentParser(prog="razor-neuro", description=(
         "Train Razor SNNs (temporal frame pruning) in lava-dl, deploy them to Lava's Loihi "

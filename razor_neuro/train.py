@@ -5,11 +5,12 @@ Output contract (relied on by export and report): ``OUT/checkpoint.pt`` and
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,32 +24,13 @@ from razor_neuro import _compat
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
 from razor_neuro.model import PRESETS, ModelConfig, RazorSNN
 from razor_neuro.schedule import FrameSchedule
+from razor_neuro.train_config import TrainConfig
 
 slayer = _compat.slayer()
 
 
 class TrainError(ValueError):
     """Bad training arguments or an unusable checkpoint."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one training run."""
-
-    dataset: str = "synthetic"
-    data_root: str = ""
-    epochs: int = 20
-    keep_ratio: float = 0.5
-    batch_size: int = 32
-    lr: float = 3e-3
-    embedding_lr: float = 0.02  # forgetting rate of the importance estimate per batch
-    event_cost: float = 1.0
-    probe_drop: float = 0.25
-    anneal_fraction: float = 0.5
-    true_rate: float = 0.3
-    false_rate: float = 0.03
-    seed: int = 0
-    n_samples: int = 960  # synthetic dataset size (train + test)
 
 
 def keep_ratio_at(cfg: TrainConfig, epoch: int) -> float:
@@ -184,21 +166,19 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         for x, y in bar:
             x, y = x.to(device), y.to(device)
             masks = model.masks(ratio)
-            probing = True  # measure frame importance throughout training
-            if probing:
-                # probes drop frames from the full input, so a frame the current top-k
-                # already excludes is still measured and can come back
-                full = torch.ones_like(masks)
-                drop = torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen) < cfg.probe_drop
-                with torch.no_grad():
-                    base = per_sample(loss_fn, model(x, full, reweight), y)
-                    probed = per_sample(loss_fn, model(x, full.unsqueeze(1) & ~drop.to(device), reweight), y)
+            # Measure frame importance: probes drop frames from the full input, so a frame
+            # the current top-k already excludes is still measured and can come back.
+            full = torch.ones_like(masks)
+            drop = (torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen)
+                    < cfg.probe_drop).to(device)
+            with torch.no_grad():
+                base = per_sample(loss_fn, model(x, full, reweight), y)
+                probed = per_sample(loss_fn, model(x, full.unsqueeze(1) & ~drop, reweight), y)
             loss = loss_fn(net(x, masks, reweight), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            if probing:
-                learn_embeddings(model, probed, base, drop.to(device), cfg)
+            learn_embeddings(model, probed, base, drop, cfg)
             bar.set_postfix(loss=f"{loss.item() / len(y):.3f}")
         masks = model.masks(ratio)
         record = {"epoch": epoch + 1, "keep_ratio": ratio, "reweight": reweight,
@@ -267,7 +247,7 @@ def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
         for t in (gram, rhs, density):
             dist.all_reduce(t)
         density /= dist.get_world_size()
-    keep = 1.0 - cfg.embedding_lr
+    keep = 1.0 - cfg.probe_forgetting
     model.probe_gram.mul_(keep).add_(gram)
     model.probe_rhs.mul_(keep).add_(rhs)
     eye = torch.eye(L * T, dtype=torch.float64, device=design.device)
@@ -293,13 +273,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def _save_checkpoint(path: Path, model: RazorSNN, opt: torch.optim.Optimizer, cfg: TrainConfig,
                      mcfg: ModelConfig, data_spec: dict[str, Any], epoch: int,
                      history: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                 "model_config": mcfg.to_dict(), "train_config": asdict(cfg),
                 "dataset": data_spec, "epoch": epoch, "history": history,
-                "rng": torch.get_rng_state()}, tmp)
-    os.replace(tmp, path)
+                "rng": torch.get_rng_state()}, buffer)
+    _atomic_write(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path) -> tuple[RazorSNN, dict[str, Any]]:

@@ -1,0 +1,28 @@
+"""TrainConfig: the hyper-parameters of one training run.
+
+Kept apart from ``train.py`` so the CLI can read its defaults without importing torch or
+lava-dl (``razor-neuro --help`` stays fast).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run."""
+
+    dataset: str = "synthetic"
+    data_root: str = ""
+    epochs: int = 20
+    keep_ratio: float = 0.5
+    batch_size: int = 32
+    lr: float = 3e-3
+    probe_forgetting: float = 0.02  # per-batch forgetting of the frame-importance estimate
+    event_cost: float = 1.0
+    probe_drop: float = 0.25
+    anneal_fraction: float = 0.5
+    true_rate: float = 0.3
+    false_rate: float = 0.03
+    seed: int = 0
+    n_samples: int = 960  # synthetic dataset size (train + test)
