@@ -136,7 +136,8 @@ class RazorSNN(nn.Module):
                     raise ConfigError(f"layers[{i}]: conv needs a (C, H, W) input, got {tuple(shape)}")
                 blocks.append(slayer.block.cuba.Conv(neuron, shape[0], layer.out, layer.kernel,
                                                      stride=layer.stride, padding=layer.padding,
-                                                     weight_scale=2, weight_norm=True))
+                                                     weight_scale=2, weight_norm=True,
+                                                     delay_shift=False))
                 h = (shape[1] + 2 * layer.padding - layer.kernel) // layer.stride + 1
                 w = (shape[2] + 2 * layer.padding - layer.kernel) // layer.stride + 1
                 shape = [layer.out, h, w]
@@ -144,7 +145,8 @@ class RazorSNN(nn.Module):
                 if len(shape) != 1:
                     raise ConfigError(f"layers[{i}]: dense needs a flat input; add a flatten layer")
                 blocks.append(slayer.block.cuba.Dense(neuron, shape[0], layer.out,
-                                                      weight_scale=2, weight_norm=True))
+                                                      weight_scale=2, weight_norm=True,
+                                                      delay_shift=False))
                 shape = [layer.out]
             if layer.gated:
                 epms[str(i)] = EPM(config.frames, config.epm_hidden, seed=seed * 1000 + i)
@@ -160,28 +162,25 @@ class RazorSNN(nn.Module):
         return [f"layer{i}" for i in sorted(int(k) for k in self.epms)]
 
     def pipeline_delay(self, block: int) -> int:
-        """Steps between the network input and block ``block``'s input (one per weight block
-        before it: slayer's ``delay_shift``)."""
+        """Hardware steps between a frame entering the network and reaching block ``block``
+        (one per weight block before it: each Loihi synapse delivers one step late).
+
+        The model runs with ``delay_shift=False``: every layer sees frame ``t`` at step ``t``
+        of its own window, and the deployed graph resets each layer one step after the layer
+        before it (netx's ``reset_offset``), so the two time bases agree and the schedule
+        masks are the same frame masks in both."""
         return sum(1 for b in self.blocks[:block] if hasattr(b, "synapse"))
 
     def masks(self, keep_ratio: float | list[float]) -> torch.Tensor:
         """Hierarchical static keep masks ``[L, T]`` (bool), one row per gated block.
 
-        A deeper layer keeps a subset of the frames the gated layer before it keeps,
-        shifted by the pipeline delay between them."""
+        A deeper layer keeps a subset of the frames the gated layer before it keeps."""
         T = self.config.frames
         ratios = keep_ratio if isinstance(keep_ratio, list) else [keep_ratio] * len(self.epms)
-        rows, prev, prev_delay = [], None, 0
-        for (key, epm), ratio in zip(sorted(self.epms.items(), key=lambda kv: int(kv[0])), ratios):
-            delay = self.pipeline_delay(int(key))
-            allowed = None
-            if prev is not None:
-                shift = delay - prev_delay
-                allowed = torch.zeros(T, dtype=torch.bool, device=prev.device)
-                allowed[shift:] = prev[:T - shift]
-            m = epm.keep_mask(int(round(ratio * T)), allowed)
+        rows: list[torch.Tensor] = []
+        for (_, epm), ratio in zip(sorted(self.epms.items(), key=lambda kv: int(kv[0])), ratios):
+            m = epm.keep_mask(int(round(ratio * T)), rows[-1] if rows else None)
             rows.append(m)
-            prev, prev_delay = m, delay
         return torch.stack(rows)
 
     def forward(self, x: torch.Tensor, masks: torch.Tensor, reweight: float = 0.0,
