@@ -8,13 +8,15 @@ connection into each gated layer.
 
 Streaming and time bases
 ------------------------
-Samples of ``T`` frames stream back to back through one run.  Every synapse delivers one
-step late, so layer ``i`` resets every ``T`` steps at phase ``2 + i`` (netx's per-layer
-``reset_offset``), one step after the layer before it.  With the source sending frame ``t``
-of sample ``k`` at step ``k*T + t + 1``, layer ``i`` processes that frame at step
-``k*T + t + 2 + i``: its *window step* ``t``.  A run of ``N`` samples takes ``N*T + L``
-steps (``L`` weight layers).  Recordings are cut into windows ``[N, *shape, T]``, the
-time base the torch reference and the training model use.
+Samples of ``T`` frames stream back to back through one run: frame ``t`` of sample ``k``
+leaves the source at step ``k*T + t + 1``.  Every synapse delivers one step late, so
+weight layer ``i`` processes that frame at step ``k*T + t + W_i`` with ``W_i = 1 + s0 + i``
+(``s0 = 1`` when layer 0 has a synapse, 0 when it is an Input block whose neurons the
+source drives directly): its *window step* ``t``.  Layer ``i`` resets at phase ``W_i``
+(netx's per-layer ``reset_offset``, one step after the layer before it).  Recordings are cut
+into windows ``[N, *shape, T]``, the time base of the torch reference and of the training
+model.  A run of ``N`` samples takes ``N*T + W_last - 1`` steps.  Axonal delays (DelayDense)
+are the one thing that can carry a spike across a window border, as on the chip.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
 from razor_neuro.export.gate import FrameGate  # noqa: E402
+from razor_neuro.export.netfile import Network, read_network  # noqa: E402
 from razor_neuro.export.recorder import SpikeRecorder  # noqa: E402
 
 TAGS = ("fixed_pt", "floating_pt")
@@ -61,14 +64,6 @@ class LavaRun:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Layer:
-    kind: str
-    in_shape: tuple[int, ...]
-    out_shape: tuple[int, ...]
-    flatten_before: bool
-
-
 def _windows(path: Path, first: int, n: int, frames: int) -> np.ndarray:
     """Recorder file ``[..., steps]`` (index = step - 1) -> windows ``[n, ..., frames]``."""
     record = np.load(path)
@@ -81,19 +76,20 @@ class LavaGraph:
     """A netx HDF5 network as a Lava process graph with optional schedule gates.
 
     Args:
-        net_path: netx HDF5 file (``network.net``).
+        net: netx HDF5 file (``network.net``) or a network read with
+            :func:`~razor_neuro.export.netfile.read_network`.
         frames: window length ``T``; each layer resets every ``T`` steps.  ``None``: no
             resets, one continuous sample (then ``gates`` must be empty).
         input_shape: network input shape in netx order ``(x, y, f)`` or ``(n,)``; needed
-            when the file has no Input layer (netx requires it before a first Conv).
+            when the file has no Input layer and starts with a Conv (as for netx).
         gates: ``{weight layer index: keep mask [T]}``; the layer receives no spikes on
             frames whose mask is 0.
     """
 
-    def __init__(self, net_path: str | Path, frames: int | None,
+    def __init__(self, net: str | Path | Network, frames: int | None,
                  input_shape: tuple[int, ...] | None = None,
                  gates: dict[int, np.ndarray] | None = None) -> None:
-        self.net_path = Path(net_path)
+        self.network = net if isinstance(net, Network) else read_network(net, input_shape)
         self.frames = frames
         self.gates = {int(k): np.asarray(v).astype(bool) for k, v in (gates or {}).items()}
         if frames is None and self.gates:
@@ -102,86 +98,65 @@ class LavaGraph:
             if m.shape != (frames,):
                 raise GraphError(f"gate of layer {i}: mask has shape {m.shape}, expected "
                                  f"({frames},)")
-        self._config = netx().utils.NetDict(str(self.net_path))
-        self.layers, self.input_shape = self._read_layers(input_shape)
-        bad = [i for i in self.gates if not 0 <= i < len(self.layers)]
-        if bad:
-            raise GraphError(f"gates for layers {bad}: the network has {len(self.layers)} "
-                             "weight layers")
+            if not 0 <= i < len(self.network.layers):
+                raise GraphError(f"gate of layer {i}: the network has "
+                                 f"{len(self.network.layers)} weight layers")
 
-    def _read_layers(self, input_shape: tuple[int, ...] | None
-                     ) -> tuple[list[_Layer], tuple[int, ...]]:
-        cfg = self._config["layer"]
-        layers: list[_Layer] = []
-        shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
-        flatten = False
-        for i in range(len(cfg)):
-            kind = cfg[i]["type"]
-            if kind == "flatten":
-                flatten = True
-                continue
-            if kind not in ("input", "conv", "dense"):
-                raise GraphError(f"{self.net_path}: layer {i} is '{kind}'; the Lava graph "
-                                 "runs input, conv, dense and flatten layers")
-            out = tuple(int(v) for v in cfg[i]["shape"][::-1])
-            if kind == "input" and "neuron" not in cfg[i].keys():
-                shape = out  # a shape-only Input layer just names the input shape
-                continue
-            if shape is None:
-                if kind != "input":
-                    raise GraphError(f"{self.net_path}: no Input layer; pass the input "
-                                     "shape in (x, y, f) order")
-                shape = out
-            in_shape = (int(np.prod(shape)),) if flatten else shape
-            layers.append(_Layer(kind, in_shape, out, flatten))
-            shape, flatten = out, False
-        if not layers:
-            raise GraphError(f"{self.net_path}: no layers with neurons")
-        return layers, layers[0].in_shape
+    @property
+    def names(self) -> list[str]:
+        """Layer names, ``layer<i>`` with ``i`` the layer's group number in the file."""
+        return [f"layer{layer.file_index}" for layer in self.network.layers]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.network.input_shape)
+
+    def window_start(self, i: int) -> int:
+        """``W_i``: the step at which layer ``i`` processes frame 0 of the first sample."""
+        return 1 + (self.network.layers[0].kind != "input") + i
 
     def _build(self, data: np.ndarray, tmp: Path) -> tuple[list[Path], list[Path | None], Any]:
         """Build the graph fed by ``data``; returns the record files of each layer's output
         and of each gate's output (None where ungated), and the source."""
-        n_steps = data.shape[-1]
         Net = netx().hdf5.Network
-        cfg = self._config["layer"]
-        reset = {} if self.frames is None else {"reset_interval": self.frames}
-        sinks, gate_sinks = [], []
-        index = 0
+        cfg = netx().utils.NetDict(self.network.path)["layer"]
+        n_steps = data.shape[-1]
+        sinks: list[Path] = []
+        gate_sinks: list[Path | None] = []
         source = Source(data=data)
         prev_out = source.s_out
-        for i in range(len(cfg)):
-            kind = cfg[i]["type"]
-            if kind == "flatten" or (kind == "input" and "neuron" not in cfg[i].keys()):
-                continue
-            layer = self.layers[index]
-            if self.frames is not None:
-                reset["reset_offset"] = (2 + index) % self.frames
-            if kind == "input":
-                block, _ = Net.create_input(cfg[i], **reset)
-            elif kind == "conv":
-                block, _ = Net.create_conv(cfg[i], input_shape=layer.in_shape, **reset)
+        for i, layer in enumerate(self.network.layers):
+            group = cfg[layer.file_index]
+            reset = {} if self.frames is None else {
+                "reset_interval": self.frames, "reset_offset": self.window_start(i) % self.frames}
+            if layer.kind == "input":
+                block, _ = Net.create_input(group, **reset)
+                target = block.neuron.a_in  # netx never wires Input.inp to its neurons
+            elif layer.kind == "conv":
+                block, _ = Net.create_conv(group, input_shape=layer.input_shape, **reset)
+                target = block.inp
             else:
-                block, _ = Net.create_dense(cfg[i], **reset)
+                block, _ = Net.create_dense(group, **reset)
+                target = block.inp
             if layer.flatten_before:
                 prev_out = prev_out.transpose([2, 1, 0]).flatten()
-            if index in self.gates:
-                gate = FrameGate(shape=layer.in_shape, mask=self.gates[index],
-                                 first_step=1 + index)
+            if i in self.gates:
+                first = self.window_start(i) - (layer.kind != "input")
+                gate = FrameGate(shape=layer.input_shape, mask=self.gates[i], first_step=first)
                 prev_out.connect(gate.s_in)
-                path = tmp / f"gate{index}.npy"
-                gate.s_out.connect(SpikeRecorder(shape=layer.in_shape, steps=n_steps,
+                path = tmp / f"gate{i}.npy"
+                gate.s_out.connect(SpikeRecorder(shape=layer.input_shape, steps=n_steps,
                                                  path=path).a_in)
-                gate.s_out.connect(block.inp)
+                gate.s_out.connect(target)
                 gate_sinks.append(path)
             else:
-                prev_out.connect(block.inp)
+                prev_out.connect(target)
                 gate_sinks.append(None)
-            path = tmp / f"layer{index}.npy"
-            block.out.connect(SpikeRecorder(shape=layer.out_shape, steps=n_steps, path=path).a_in)
+            path = tmp / f"layer{i}.npy"
+            block.out.connect(SpikeRecorder(shape=layer.output_shape, steps=n_steps,
+                                            path=path).a_in)
             sinks.append(path)
             prev_out = block.out
-            index += 1
         return sinks, gate_sinks, source
 
     def run(self, x: np.ndarray, tag: str = "fixed_pt") -> LavaRun:
@@ -206,11 +181,13 @@ class LavaGraph:
             raise GraphError(f"input: {T} frames per sample, the graph expects {self.frames}")
         if self.frames is None and n != 1:
             raise GraphError("input: without resets only one sample can run")
-        L = len(self.layers)
-        n_steps = n * T + L
+        layers = self.network.layers
+        n_steps = n * T + self.window_start(len(layers) - 1) - 1
         t0 = time.perf_counter()
         data = np.zeros((*self.input_shape, n_steps), dtype=np.int32)
-        data[..., :n * T] = np.moveaxis(x, 0, -2).reshape(*self.input_shape, n * T)
+        data[..., :n * T] = np.moveaxis(x != 0, 0, -2).reshape(*self.input_shape, n * T)
+        if layers[0].kind == "input":  # the source stands in for netx's input transform
+            data *= 64 if layers[0].input_weight is None else int(layers[0].input_weight)
         with tempfile.TemporaryDirectory(prefix="razor-lava-") as tmp:
             sinks, gate_sinks, source = self._build(data, Path(tmp))
             t1 = time.perf_counter()
@@ -220,15 +197,16 @@ class LavaGraph:
             finally:
                 source.stop()
             t2 = time.perf_counter()
-            outs = [_windows(p, 1 + i, n, T) for i, p in enumerate(sinks)]
-            gated = [None if p is None else _windows(p, i, n, T)
-                     for i, p in enumerate(gate_sinks)]
+            starts = [self.window_start(i) for i in range(len(layers))]
+            outs = [_windows(p, w - 1, n, T) for p, w in zip(sinks, starts)]
+            gated = [None if p is None else _windows(p, w - 1 - (layer.kind != "input"), n, T)
+                     for p, w, layer in zip(gate_sinks, starts, layers)]
         inputs = []
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(layers):
             if gated[i] is not None:
                 inputs.append(gated[i])
                 continue
-            prev = x if i == 0 else outs[i - 1]
+            prev = (x != 0) if i == 0 else outs[i - 1]
             if layer.flatten_before:  # netx: out.transpose([2, 1, 0]).flatten()
                 prev = np.moveaxis(prev, (1, 2, 3), (3, 2, 1)).reshape(n, -1, T)
             inputs.append(prev.astype(np.uint8))

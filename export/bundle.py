@@ -1,0 +1,196 @@
+"""Deployable bundles: write, read and validate ``network.net`` + ``schedule.json`` + manifest.
+
+A bundle directory holds
+
+- ``network.net``: the netx HDF5 network, written by slayer's ``export_hdf5`` block by block
+  (quantised weights, Loihi neuron parameters);
+- ``schedule.json``: the static frame schedule (:class:`~razor_neuro.schedule.FrameSchedule`),
+  one entry per gated layer; its ``pipeline_delay`` is the layer's index among the network's
+  weight layers, i.e. the steps a frame needs to reach it;
+- ``manifest.json``: format, target, input shape (netx and slayer order), frames, classes,
+  the dataset spec that recreates the test samples, training metrics, package versions and
+  the SHA-256 of every other file.
+
+A bundle is written into a temporary sibling directory and renamed into place, so a failed
+export leaves nothing behind.  :func:`load_bundle` refuses a bundle whose hashes, shapes or
+schedule do not match, naming the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from razor_neuro.schedule import FrameSchedule, ScheduleError
+
+FORMAT = "razor-neuro-bundle/1"
+TARGETS = ("loihi-sim",)
+FILES = ("network.net", "schedule.json")
+_PACKAGES = ("razor-neuro", "torch", "lava-nc", "lava-dl", "numpy", "h5py")
+
+
+class BundleError(ValueError):
+    """A bundle that is missing, tampered with, truncated or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A validated bundle.
+
+    Attributes:
+        path: bundle directory.
+        manifest: parsed ``manifest.json``.
+        schedule: the frame schedule.
+        input_shape: network input shape in netx order, ``(x, y, f)`` or ``(n,)``.
+        frames: ``T``, time bins per sample.
+    """
+    path: Path
+    manifest: dict[str, Any]
+    schedule: FrameSchedule
+
+    @property
+    def network(self) -> Path:
+        return self.path / "network.net"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.manifest["input_shape"])
+
+    @property
+    def frames(self) -> int:
+        return int(self.manifest["frames"])
+
+    @property
+    def gates(self) -> dict[int, np.ndarray]:
+        """``{weight layer index: keep mask [T]}`` for the Lava graph and the reference."""
+        return {d: m for d, m in zip(self.schedule.delays, self.schedule.masks)}
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the manifest, which hashes every other file: the bundle's identity."""
+        return sha256_file(self.path / "manifest.json")
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 hex digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages a bundle's numbers depend on."""
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
+                 input_shape_slayer: tuple[int, ...], n_classes: int,
+                 dataset: dict[str, Any], extra: dict[str, Any] | None = None,
+                 target: str = "loihi-sim", overwrite: bool = False) -> Path:
+    """Write a bundle atomically.
+
+    Args:
+        out: bundle directory to create.
+        blocks: slayer blocks in order, each with ``export_hdf5`` (after one forward pass,
+            which sets Flatten's shape).
+        schedule: the frame schedule; its ``delays`` index the weight layers.
+        input_shape_slayer: input shape ``(C, H, W)`` or ``(n,)`` as slayer sees it.
+        n_classes: output neurons.
+        dataset: JSON-able spec that recreates the dataset (see
+            :func:`razor_neuro.data.dataset_from_spec`).
+        extra: more manifest fields (e.g. training metrics, source checkpoint hash).
+        target: deployment target; only ``'loihi-sim'``.
+        overwrite: replace an existing bundle at ``out``.
+    Returns:
+        ``out`` as a :class:`~pathlib.Path`.
+    """
+    out = Path(out)
+    if target not in TARGETS:
+        raise BundleError(f"--target: expected one of {TARGETS}, got '{target}'")
+    if out.exists() and not overwrite:
+        raise BundleError(f"{out}: already exists (pass --overwrite to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with h5py.File(tmp / "network.net", "w") as f:
+            layer = f.create_group("layer")
+            for i, block in enumerate(blocks):
+                block.export_hdf5(layer.create_group(str(i)))
+        schedule = FrameSchedule(schedule.masks, schedule.layers, schedule.delays,
+                                 sha256_file(tmp / "network.net"), schedule.meta)
+        schedule.save(tmp / "schedule.json")
+        shape = tuple(int(v) for v in input_shape_slayer)
+        manifest = {
+            "format": FORMAT,
+            "target": target,
+            "input_shape": list(shape[::-1]),  # netx: (x, y, f) = (W, H, C)
+            "input_shape_slayer": list(shape),
+            "frames": schedule.frames,
+            "n_classes": int(n_classes),
+            "dataset": dataset,
+            **(extra or {}),
+            "versions": package_versions(),
+            "files": {name: sha256_file(tmp / name) for name in FILES},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a bundle is shared
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Read and validate a bundle directory; raises :class:`BundleError` naming the file."""
+    path = Path(path)
+    mpath = path / "manifest.json"
+    if not path.is_dir():
+        raise BundleError(f"{path}: not a bundle directory (razor-neuro export writes one)")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{mpath}: cannot read the manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{mpath}: 'format' must be '{FORMAT}'")
+    for key in ("input_shape", "frames", "n_classes", "dataset", "files"):
+        if key not in manifest:
+            raise BundleError(f"{mpath}: missing field '{key}'")
+    for name in FILES:
+        expected = manifest["files"].get(name)
+        if not (path / name).is_file():
+            raise BundleError(f"{path / name}: missing from the bundle")
+        if expected != sha256_file(path / name):
+            raise BundleError(f"{path / name}: SHA-256 does not match manifest.json "
+                              "(file changed or truncated)")
+    try:
+        schedule = FrameSchedule.load(path / "schedule.json")
+        frames = int(manifest["frames"])
+        schedule.check_fits(list(schedule.layers), frames, str(path / "schedule.json"))
+    except ScheduleError as exc:
+        raise BundleError(str(exc)) from None
+    if schedule.weights_sha256 != manifest["files"]["network.net"]:
+        raise BundleError(f"{path / 'schedule.json'}: derived from other weights than "
+                          "network.net (weights_sha256 differs)")
+    return Bundle(path, manifest, schedule)

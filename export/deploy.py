@@ -1,0 +1,136 @@
+"""``razor-neuro run``: a bundle on the Loihi simulator over test samples -> ``run.json``.
+
+Everything here works from the bundle alone: test samples come from the dataset spec in
+the manifest, the graph from ``network.net`` + ``schedule.json``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from razor_neuro.data import dataset_from_spec
+from razor_neuro.export.bundle import Bundle, package_versions
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Test samples in netx order.
+
+    Attributes:
+        x: spikes ``[N, *input_shape, T]`` (netx order: ``(x, y, f)`` = W, H, C), uint8.
+        labels: ``[N]`` class labels.
+    """
+    x: np.ndarray
+    labels: np.ndarray
+
+
+def to_netx(x: np.ndarray) -> np.ndarray:
+    """Slayer layout ``[N, C, H, W, T]`` / ``[N, n, T]`` -> netx ``[N, W, H, C, T]`` / same."""
+    if x.ndim == 5:
+        return np.ascontiguousarray(x.transpose(0, 3, 2, 1, 4))
+    return x
+
+
+def test_samples(bundle: Bundle, n: int, start: int = 0) -> Samples:
+    """The first ``n`` test samples (from ``start``) of the bundle's dataset.
+
+    Raises:
+        ValueError: when the test split has fewer than ``start + n`` samples or they do
+            not have the bundle's input shape.
+    """
+    data = dataset_from_spec(bundle.manifest["dataset"], train=False)
+    if n < 1 or start < 0 or start + n > len(data):
+        raise ValueError(f"--samples: the test split has {len(data)} samples, asked for "
+                         f"{n} from {start}")
+    xs, ys = zip(*(data[i] for i in range(start, start + n)))
+    x = to_netx(np.stack([np.asarray(v) for v in xs]).astype(np.uint8))
+    expected = (*bundle.input_shape, bundle.frames)
+    if tuple(x.shape[1:]) != expected:
+        raise ValueError(f"{bundle.path / 'manifest.json'}: dataset gives samples of shape "
+                         f"{tuple(x.shape[1:])}, the network expects {expected}")
+    return Samples(x, np.asarray([int(y) for y in ys]))
+
+
+def predict(output_spikes: np.ndarray) -> np.ndarray:
+    """Class per sample from output spikes ``[N, n_classes, T]``: most spikes wins, ties
+    to the lowest index (as slayer's ``Rate.predict``)."""
+    return np.asarray(output_spikes).sum(-1).argmax(-1)
+
+
+def layer_summary(names: Sequence[str], inputs: Sequence[np.ndarray],
+                  outputs: Sequence[np.ndarray], gates: dict[int, np.ndarray]
+                  ) -> list[dict[str, Any]]:
+    """Per-layer spike totals of one run, with the input spikes that fell on pruned frames.
+
+    Args:
+        names: layer names.
+        inputs: per layer, spikes delivered into it ``[N, *in_shape, T]``.
+        outputs: per layer, its output spikes ``[N, *out_shape, T]``.
+        gates: ``{layer index: keep mask [T]}``.
+    """
+    rows = []
+    for i, (name, inp, out) in enumerate(zip(names, inputs, outputs)):
+        per_frame = np.asarray(inp).reshape(inp.shape[0], -1, inp.shape[-1]).sum((0, 1))
+        row: dict[str, Any] = {
+            "name": name,
+            "neurons": int(np.prod(out.shape[1:-1])),
+            "input_spikes": int(per_frame.sum()),
+            "output_spikes": int(np.asarray(out).sum()),
+            "input_spikes_per_frame": per_frame.astype(int).tolist(),
+            "gated": i in gates,
+        }
+        if i in gates:
+            row["kept_frames"] = np.flatnonzero(gates[i]).tolist()
+            row["input_spikes_on_pruned_frames"] = int(per_frame[~gates[i]].sum())
+        rows.append(row)
+    return rows
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` as JSON atomically (temp file in the same directory, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def run_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt",
+               start: int = 0) -> dict[str, Any]:
+    """Run ``n_samples`` test samples through the bundle on Lava in one streamed run.
+
+    Returns:
+        The ``run.json`` content: accuracy, predictions, labels, per-layer spike counts
+        (see :func:`layer_summary`), steps and wall times.
+    """
+    from razor_neuro.export.lava_graph import LavaGraph
+    samples = test_samples(bundle, n_samples, start)
+    graph = LavaGraph(bundle.network, bundle.frames, bundle.input_shape, bundle.gates)
+    run = graph.run(samples.x, tag)
+    pred = predict(run.outputs[-1])
+    return {
+        "bundle": str(bundle.path),
+        "bundle_sha256": bundle.sha256,
+        "source": f"lava {tag}",
+        "samples": n_samples,
+        "first_sample": start,
+        "steps": run.steps,
+        "accuracy": float((pred == samples.labels).mean()),
+        "predictions": pred.tolist(),
+        "labels": samples.labels.tolist(),
+        "layers": layer_summary(graph.names, run.inputs, run.outputs, bundle.gates),
+        "seconds": run.seconds,
+        "versions": package_versions(),
+    }

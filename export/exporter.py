@@ -1,0 +1,37 @@
+"""``razor-neuro export``: a trained checkpoint becomes a deployable bundle."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from razor_neuro.checkpoint import load_checkpoint, schedule_from_model
+from razor_neuro.export.bundle import sha256_file, write_bundle
+
+
+def export_checkpoint(checkpoint: str | Path, out: str | Path, target: str = "loihi-sim",
+                      overwrite: bool = False) -> Path:
+    """Turn ``checkpoint.pt`` into a bundle at ``out``.
+
+    The schedule is the deploy path's static masks at the checkpoint's target keep ratio
+    (the masks training evaluated its ``deploy_accuracy`` with).
+
+    Returns:
+        The bundle directory.
+    """
+    model, ckpt = load_checkpoint(checkpoint)
+    cfg = model.config
+    keep = ckpt["train_config"]["keep_ratio"]
+    masks = model.masks(keep)
+    with torch.no_grad():  # one forward sets the Flatten blocks' shapes for export_hdf5
+        model(torch.zeros(1, *cfg.input_shape, cfg.frames), masks)
+    last = ckpt["history"][-1] if ckpt.get("history") else {}
+    extra = {
+        "keep_ratio": keep,
+        "source_checkpoint_sha256": sha256_file(Path(checkpoint)),
+        "training": {k: last[k] for k in ("deploy_accuracy", "train_path_accuracy")
+                     if k in last} | {"epochs": ckpt.get("epoch", 0) + 1},
+    }
+    return write_bundle(out, list(model.blocks), schedule_from_model(model, masks),
+                        cfg.input_shape, cfg.n_classes, ckpt["dataset"], extra,
+                        target=target, overwrite=overwrite)

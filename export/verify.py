@@ -1,0 +1,121 @@
+"""``razor-neuro verify``: the Lava run against the torch reference, per layer, neuron, step.
+
+Both sides run the same network on the same samples with the same schedule; their spikes
+are compared in window time (see :mod:`razor_neuro.export.lava_graph`).  Nothing is
+aligned after the fact beyond that documented pipeline delay: every differing
+(sample, neuron, step) is counted, and the first one per layer is reported.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from razor_neuro.export.bundle import Bundle, package_versions
+from razor_neuro.export.deploy import test_samples
+from razor_neuro.export.netfile import Network, NetFileError, read_network, read_spikes
+from razor_neuro.export.reference import Reference
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """Agreement of one layer.
+
+    Attributes:
+        name: layer name.
+        lava_spikes: output spikes in the Lava run.
+        reference_spikes: output spikes in the reference run.
+        mismatches: (sample, neuron, step) positions where they differ.
+        first_mismatch: ``[sample, *neuron index, step]`` of the first difference, or None.
+    """
+    name: str
+    lava_spikes: int
+    reference_spikes: int
+    mismatches: int
+    first_mismatch: list[int] | None
+
+
+def compare(names: Sequence[str], lava: Sequence[np.ndarray],
+            reference: Sequence[np.ndarray]) -> list[LayerCheck]:
+    """Compare per-layer spikes ``[N, *shape, T]`` of two runs, position by position."""
+    checks = []
+    for name, a, b in zip(names, lava, reference):
+        a, b = np.asarray(a) != 0, np.asarray(b) != 0
+        if a.shape != b.shape:
+            raise ValueError(f"{name}: Lava recorded {a.shape}, the reference {b.shape}")
+        diff = np.argwhere(a != b)
+        checks.append(LayerCheck(name, int(a.sum()), int(b.sum()), int(len(diff)),
+                                 diff[0].tolist() if len(diff) else None))
+    return checks
+
+
+def _reference(network: Network, x: np.ndarray, gates: dict[int, np.ndarray], mode: str,
+               device: str | None) -> tuple[list[np.ndarray], float]:
+    t0 = time.perf_counter()
+    ref = Reference(network, mode=mode, device=device)
+    result = ref.simulate(torch.from_numpy(x), {i: torch.from_numpy(m) for i, m in gates.items()},
+                          stream=True)  # one back-to-back stream, as in the Lava run
+    outs = [o.cpu().numpy() for o in result.outputs]
+    return outs, time.perf_counter() - t0
+
+
+def _result(checks: list[LayerCheck], samples: int, steps: int, tolerance: int,
+            extra: dict[str, Any]) -> dict[str, Any]:
+    total = sum(c.mismatches for c in checks)
+    return {"mismatches": total, "samples": samples, "steps": steps, "tolerance": tolerance,
+            "agree": total <= tolerance, **extra,
+            "layers": [asdict(c) for c in checks], "versions": package_versions()}
+
+
+def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", tolerance: int = 0,
+                  device: str | None = None, start: int = 0) -> dict[str, Any]:
+    """Run the bundle on Lava and on the reference over the same test samples.
+
+    Returns:
+        The ``verify.json`` content: ``mismatches`` (total), ``samples``, ``steps`` (per
+        sample), ``layers`` (list of :class:`LayerCheck` dicts), ``agree``, wall times.
+    """
+    from razor_neuro.export.lava_graph import LavaGraph
+    samples = test_samples(bundle, n_samples, start)
+    graph = LavaGraph(bundle.network, bundle.frames, bundle.input_shape, bundle.gates)
+    lava = graph.run(samples.x, tag)
+    ref, ref_s = _reference(graph.network, samples.x, bundle.gates, tag, device)
+    checks = compare(graph.names, lava.outputs, ref)
+    return _result(checks, n_samples, bundle.frames, tolerance, {
+        "bundle": str(bundle.path), "bundle_sha256": bundle.sha256, "lava": tag,
+        "reference": f"torch {tag} ({device or ('cuda' if torch.cuda.is_available() else 'cpu')})",
+        "seconds": {"lava": sum(lava.seconds.values()), "reference": ref_s}})
+
+
+def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
+               tag: str = "fixed_pt", tolerance: int = 0,
+               device: str | None = None) -> dict[str, Any]:
+    """Verify a plain netx network (no schedule, no resets) on one input spike train.
+
+    Args:
+        net: netx HDF5 file of Input/Conv/Dense CUBA blocks.
+        spikes: ``.npy`` input, dense ``[*input_shape, T]`` (netx order) or slayer events.
+        steps: run this many steps (default: the input's length).
+    """
+    from razor_neuro.export.lava_graph import LavaGraph
+    try:
+        network = read_network(net)
+    except NetFileError:  # a first Conv without Input layer: shape from the array
+        raw = np.load(spikes, mmap_mode="r")
+        network = read_network(net, tuple(raw.shape[:-1]))
+    x = read_spikes(spikes, network.input_shape, steps)
+    if steps is not None:
+        x = x[..., :steps]
+        if x.shape[-1] < steps:
+            x = np.concatenate([x, np.zeros((*x.shape[:-1], steps - x.shape[-1]), x.dtype)], -1)
+    graph = LavaGraph(network, None)
+    lava = graph.run(x[None], tag)
+    ref, ref_s = _reference(network, x[None], {}, tag, device)
+    checks = compare(graph.names, lava.outputs, ref)
+    return _result(checks, 1, int(x.shape[-1]), tolerance, {
+        "net": str(net), "input": str(spikes), "lava": tag, "reference": f"torch {tag}",
+        "seconds": {"lava": sum(lava.seconds.values()), "reference": ref_s}})
