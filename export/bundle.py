@@ -30,6 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from razor_neuro.export.netfile import Network, NetFileError, read_network
 from razor_neuro.schedule import FrameSchedule, ScheduleError
 
 FORMAT = "razor-neuro-bundle/1"
@@ -56,10 +57,7 @@ class Bundle:
     path: Path
     manifest: dict[str, Any]
     schedule: FrameSchedule
-
-    @property
-    def network(self) -> Path:
-        return self.path / "network.net"
+    network: Network
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -193,4 +191,20 @@ def load_bundle(path: str | Path) -> Bundle:
     if schedule.weights_sha256 != manifest["files"]["network.net"]:
         raise BundleError(f"{path / 'schedule.json'}: derived from other weights than "
                           "network.net (weights_sha256 differs)")
-    return Bundle(path, manifest, schedule)
+    try:
+        shape = tuple(int(v) for v in manifest["input_shape"])
+        network = read_network(path / "network.net", shape)
+    except (NetFileError, TypeError, ValueError) as exc:
+        raise BundleError(str(exc) if isinstance(exc, NetFileError) else
+                          f"{mpath}: 'input_shape' must be a list of integers") from None
+    if tuple(network.input_shape) != shape:
+        raise BundleError(f"{mpath}: input_shape {list(shape)} but network.net takes "
+                          f"{list(network.input_shape)}")
+    if network.layers[-1].num_neurons != int(manifest["n_classes"]):
+        raise BundleError(f"{mpath}: n_classes {manifest['n_classes']} but network.net has "
+                          f"{network.layers[-1].num_neurons} output neurons")
+    bad = [d for d in schedule.delays if not 0 <= d < len(network.layers)]
+    if bad:
+        raise BundleError(f"{path / 'schedule.json'}: pipeline_delay {bad} names no layer of "
+                          f"network.net ({len(network.layers)} weight layers)")
+    return Bundle(path, manifest, schedule, network)

@@ -117,7 +117,7 @@ def run_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt",
     """
     from razor_neuro.export.lava_graph import LavaGraph
     samples = test_samples(bundle, n_samples, start)
-    graph = LavaGraph(bundle.network, bundle.frames, bundle.input_shape, bundle.gates)
+    graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)
     run = graph.run(samples.x, tag)
     pred = predict(run.outputs[-1])
     return {

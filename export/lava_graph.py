@@ -3,7 +3,7 @@
 netx's ``hdf5.Network`` wires its blocks to each other directly, leaving no place for a
 gate between two layers, so the graph is assembled here from netx's own block builders
 (``Network.create_input/create_conv/create_dense``: the same processes, parameters and
-flatten wiring netx uses) with a :class:`~razor_neuro.export.gate.FrameGate` on the
+flatten wiring netx uses) with a :class:`~razor_neuro.export.processes.FrameGate` on the
 connection into each gated layer.
 
 Streaming and time bases
@@ -36,9 +36,8 @@ from lava.magma.core.run_conditions import RunSteps  # noqa: E402
 from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
-from razor_neuro.export.gate import FrameGate  # noqa: E402
+from razor_neuro.export.processes import FrameGate, SpikeRecorder  # noqa: E402
 from razor_neuro.export.netfile import Network, read_network  # noqa: E402
-from razor_neuro.export.recorder import SpikeRecorder  # noqa: E402
 
 TAGS = ("fixed_pt", "floating_pt")
 

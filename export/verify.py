@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from razor_neuro.export.bundle import Bundle, package_versions
-from razor_neuro.export.deploy import test_samples
+from razor_neuro.export.deploy import predict, test_samples
 from razor_neuro.export.netfile import Network, NetFileError, read_network, read_spikes
 from razor_neuro.export.reference import Reference
 
@@ -54,18 +54,20 @@ def compare(names: Sequence[str], lava: Sequence[np.ndarray],
 
 
 def _reference(network: Network, x: np.ndarray, gates: dict[int, np.ndarray], mode: str,
-               device: str | None) -> tuple[list[np.ndarray], float]:
+               device: str | None) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """Reference outputs and gated inputs per layer, and its wall time."""
     t0 = time.perf_counter()
     ref = Reference(network, mode=mode, device=device)
     result = ref.simulate(torch.from_numpy(x), {i: torch.from_numpy(m) for i, m in gates.items()},
                           stream=True)  # one back-to-back stream, as in the Lava run
     outs = [o.cpu().numpy() for o in result.outputs]
-    return outs, time.perf_counter() - t0
+    ins = [i.cpu().numpy() for i in result.inputs]
+    return outs, ins, time.perf_counter() - t0
 
 
 def _result(checks: list[LayerCheck], samples: int, steps: int, tolerance: int,
             extra: dict[str, Any]) -> dict[str, Any]:
-    total = sum(c.mismatches for c in checks)
+    total = sum(c.mismatches for c in checks)  # output spikes of every layer
     return {"mismatches": total, "samples": samples, "steps": steps, "tolerance": tolerance,
             "agree": total <= tolerance, **extra,
             "layers": [asdict(c) for c in checks], "versions": package_versions()}
@@ -81,14 +83,25 @@ def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", toleran
     """
     from razor_neuro.export.lava_graph import LavaGraph
     samples = test_samples(bundle, n_samples, start)
-    graph = LavaGraph(bundle.network, bundle.frames, bundle.input_shape, bundle.gates)
+    graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)
     lava = graph.run(samples.x, tag)
-    ref, ref_s = _reference(graph.network, samples.x, bundle.gates, tag, device)
+    ref, ref_in, ref_s = _reference(graph.network, samples.x, bundle.gates, tag, device)
     checks = compare(graph.names, lava.outputs, ref)
-    return _result(checks, n_samples, bundle.frames, tolerance, {
+    result = _result(checks, n_samples, bundle.frames, tolerance, {
         "bundle": str(bundle.path), "bundle_sha256": bundle.sha256, "lava": tag,
         "reference": f"torch {tag} ({device or ('cuda' if torch.cuda.is_available() else 'cpu')})",
+        "lava_accuracy": float((predict(lava.outputs[-1]) == samples.labels).mean()),
+        "reference_accuracy": float((predict(ref[-1]) == samples.labels).mean()),
         "seconds": {"lava": sum(lava.seconds.values()), "reference": ref_s}})
+    # the schedule itself, checked inside Lava: what each gated layer received
+    for i, (row, check) in enumerate(zip(result["layers"], compare(graph.names, lava.inputs,
+                                                                     ref_in))):
+        row["input_mismatches"] = check.mismatches
+        row["lava_input_spikes"] = check.lava_spikes
+        if i in bundle.gates:
+            row["lava_input_spikes_on_pruned_frames"] = int(
+                lava.inputs[i][..., ~bundle.gates[i]].sum())
+    return result
 
 
 def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
@@ -114,7 +127,7 @@ def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
             x = np.concatenate([x, np.zeros((*x.shape[:-1], steps - x.shape[-1]), x.dtype)], -1)
     graph = LavaGraph(network, None)
     lava = graph.run(x[None], tag)
-    ref, ref_s = _reference(network, x[None], {}, tag, device)
+    ref, _, ref_s = _reference(network, x[None], {}, tag, device)
     checks = compare(graph.names, lava.outputs, ref)
     return _result(checks, 1, int(x.shape[-1]), tolerance, {
         "net": str(net), "input": str(spikes), "lava": tag, "reference": f"torch {tag}",

@@ -13,6 +13,7 @@ from typing import Callable
 
 from razor_neuro.train_config import TrainConfig
 
+EXIT_MISMATCH = 1
 EXIT_BAD_INPUT = 2
 
 
@@ -28,6 +29,72 @@ def _train(args: argparse.Namespace) -> int:
             "informative_frame_recall", "pruned_frame_precision", "seconds"]
     print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=1 if args.verbose else None))
     print(f"wrote {Path(args.out) / 'checkpoint.pt'} and {Path(args.out) / 'metrics.json'}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from razor_neuro.export.exporter import export_checkpoint
+
+    out = export_checkpoint(args.checkpoint, args.out, args.target, overwrite=args.overwrite)
+    print(f"wrote bundle {out} (network.net, schedule.json, manifest.json)")
+    return 0
+
+
+def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for i, c in enumerate(columns):
+        table.add_column(c, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    Console().print(table)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from razor_neuro.export.bundle import load_bundle
+    from razor_neuro.export.deploy import run_bundle, write_json
+
+    result = run_bundle(load_bundle(args.bundle), args.samples, args.tag, args.start)
+    _table(f"{result['source']}: {result['samples']} samples, accuracy {result['accuracy']:.4f}",
+           ["layer", "neurons", "input spikes", "on pruned frames", "output spikes"],
+           [[r["name"], r["neurons"], r["input_spikes"], r.get("input_spikes_on_pruned_frames", "-"),
+             r["output_spikes"]] for r in result["layers"]])
+    print(f"wrote {write_json(Path(args.out) / 'run.json', result)}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from razor_neuro.export.deploy import write_json
+    from razor_neuro.export.verify import verify_bundle, verify_net
+
+    if args.net:
+        if args.bundle or not args.input:
+            raise ValueError("verify: give either a BUNDLE or --net FILE with --input SPIKES.npy")
+        result = verify_net(args.net, args.input, args.steps, args.tag, args.tolerance)
+        what = f"{args.net} on {args.input}"
+    else:
+        if not args.bundle:
+            raise ValueError("verify: give a BUNDLE directory, or --net FILE --input SPIKES.npy")
+        from razor_neuro.export.bundle import load_bundle
+        result = verify_bundle(load_bundle(args.bundle), args.samples, args.tag, args.tolerance)
+        what = args.bundle
+    rows = [[r["name"], r.get("lava_input_spikes", "-"),
+             r.get("lava_input_spikes_on_pruned_frames", "-"), r["lava_spikes"],
+             r["reference_spikes"], r["mismatches"]] for r in result["layers"]]
+    _table(f"Lava {args.tag} vs torch reference: {what}, {result['samples']} sample(s) x "
+           f"{result['steps']} steps", ["layer", "Lava input spikes", "on pruned frames",
+                                        "Lava output spikes", "reference", "mismatches"],
+           rows + [["total", "", "", "", "", result["mismatches"]]])
+    if "lava_accuracy" in result:
+        print(f"deploy accuracy: Lava {result['lava_accuracy']:.4f}, "
+              f"reference {result['reference_accuracy']:.4f}")
+    print(f"wrote {write_json(Path(args.out) / 'verify.json', result)}")
+    if not result["agree"]:
+        print(f"razor-neuro verify: {result['mismatches']} mismatches exceed the tolerance "
+              f"{args.tolerance}", file=sys.stderr)
+        return EXIT_MISMATCH
     return 0
 
 
@@ -52,6 +119,35 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
+
+    e = sub.add_parser("export", help="turn a checkpoint into a deployable bundle")
+    e.add_argument("checkpoint", help="OUT/checkpoint.pt of razor-neuro train")
+    e.add_argument("--target", default="loihi-sim", choices=["loihi-sim"],
+                   help="Lava's Loihi simulator on CPU (Loihi2SimCfg)")
+    e.add_argument("--out", required=True, help="bundle directory to create")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    e.set_defaults(func=_export)
+
+    tags = ["fixed_pt", "floating_pt"]
+    r = sub.add_parser("run", help="run a bundle on the Loihi simulator over test samples")
+    r.add_argument("bundle", help="bundle directory")
+    r.add_argument("--samples", type=int, default=32, help="test samples streamed in one run")
+    r.add_argument("--start", type=int, default=0, help="index of the first test sample")
+    r.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
+    r.add_argument("--out", required=True, help="directory for run.json")
+    r.set_defaults(func=_run)
+
+    v = sub.add_parser("verify", help="compare Lava and the torch reference spike for spike")
+    v.add_argument("bundle", nargs="?", help="bundle directory")
+    v.add_argument("--samples", type=int, default=32, help="test samples (bundle mode)")
+    v.add_argument("--net", help="a netx HDF5 network razor-neuro did not train")
+    v.add_argument("--input", help="input spikes .npy for --net: dense [*input_shape, T] "
+                                   "in netx order, or slayer's event format")
+    v.add_argument("--steps", type=int, help="steps to run with --net (default: input length)")
+    v.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
+    v.add_argument("--tolerance", type=int, default=0, help="mismatches still accepted")
+    v.add_argument("--out", default=".", help="directory for verify.json")
+    v.set_defaults(func=_verify)
     return p
 
 

@@ -65,7 +65,9 @@ def make_sample(spec: SyntheticSpec, index: int) -> tuple[np.ndarray, int]:
     label = int(rng.integers(spec.n_classes))
     headings = spec.n_classes // 2
     angle = 2 * np.pi * (label % headings) / headings
-    turn = np.pi / 2 if label // headings else -np.pi / 2
+    # Turning by one heading step makes the second leg run along another class's heading,
+    # so each leg alone is shared by two classes: only both legs together tell the class.
+    turn = (1 if label // headings else -1) * 2 * np.pi / headings
     half = spec.informative_frames // 2
     margin = spec.object_size / 2 + spec.speed * half + 1
     cx, cy = rng.uniform(margin, spec.size - margin, size=2)
