@@ -37,7 +37,7 @@ def to_netx(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def test_samples(bundle: Bundle, n: int, start: int = 0) -> Samples:
+def load_test_samples(bundle: Bundle, n: int, start: int = 0) -> Samples:
     """The first ``n`` test samples (from ``start``) of the bundle's dataset.
 
     Raises:
@@ -116,7 +116,7 @@ def run_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt",
         (see :func:`layer_summary`), steps and wall times.
     """
     from razor_neuro.export.lava_graph import LavaGraph
-    samples = test_samples(bundle, n_samples, start)
+    samples = load_test_samples(bundle, n_samples, start)
     graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)
     run = graph.run(samples.x, tag)
     pred = predict(run.outputs[-1])

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from razor_neuro.export.bundle import Bundle, package_versions
-from razor_neuro.export.deploy import predict, test_samples
+from razor_neuro.export.deploy import predict, load_test_samples
 from razor_neuro.export.netfile import Network, NetFileError, read_network, read_spikes
 from razor_neuro.export.reference import Reference
 
@@ -82,7 +82,7 @@ def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", toleran
         sample), ``layers`` (list of :class:`LayerCheck` dicts), ``agree``, wall times.
     """
     from razor_neuro.export.lava_graph import LavaGraph
-    samples = test_samples(bundle, n_samples, start)
+    samples = load_test_samples(bundle, n_samples, start)
     graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)
     lava = graph.run(samples.x, tag)
     ref, ref_in, ref_s = _reference(graph.network, samples.x, bundle.gates, tag, device)

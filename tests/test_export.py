@@ -1,0 +1,223 @@
+"""Export -> bundle -> Lava graph with schedule gates, checked against the reference and the
+training model; bundle validation; the export/run/verify CLI."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from razor_neuro.cli import main
+from razor_neuro.export.bundle import BundleError, load_bundle
+from razor_neuro.export.deploy import predict, run_bundle, load_test_samples
+from razor_neuro.export.exporter import export_checkpoint
+from razor_neuro.export.lava_graph import GraphError, LavaGraph
+from razor_neuro.export.reference import Reference
+from razor_neuro.export import verify as verify_mod
+from razor_neuro.checkpoint import CheckpointError, load_checkpoint
+from razor_neuro.train import train
+from razor_neuro.train_config import TrainConfig
+
+OXFORD = Path(__file__).resolve().parents[2] / "shared" / "external" / "lava-dl-oxford"
+SAMPLES = 12
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    train(TrainConfig(epochs=1, n_samples=96, batch_size=16, keep_ratio=0.5), out,
+          progress=False)
+    return out / "checkpoint.pt"
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_checkpoint(trained, tmp_path_factory.mktemp("b") / "bundle")
+
+
+@pytest.fixture(scope="module")
+def verified(bundle_dir: Path) -> dict:
+    return verify_mod.verify_bundle(load_bundle(bundle_dir), SAMPLES)
+
+
+def test_bundle_files_and_manifest(bundle_dir: Path) -> None:
+    b = load_bundle(bundle_dir)
+    assert sorted(p.name for p in bundle_dir.iterdir()) == ["manifest.json", "network.net",
+                                                             "schedule.json"]
+    for name, digest in b.manifest["files"].items():
+        assert hashlib.sha256((bundle_dir / name).read_bytes()).hexdigest() == digest
+    assert b.input_shape == (32, 32, 2) and b.frames == 16 and b.manifest["n_classes"] == 6
+    assert {"torch", "lava-nc", "lava-dl", "numpy"} <= set(b.manifest["versions"])
+    sched = json.loads((bundle_dir / "schedule.json").read_text())
+    assert [layer["pipeline_delay"] for layer in sched["layers"]] == [0, 1, 2, 3]
+    assert all(len(layer["keep_mask"]) == 16 and sum(layer["keep_mask"]) == 8
+               for layer in sched["layers"])
+
+
+def test_lava_agrees_with_reference_and_gates_hold(verified: dict, bundle_dir: Path) -> None:
+    assert verified["mismatches"] == 0 and verified["samples"] == SAMPLES
+    assert verified["steps"] == 16
+    for row in verified["layers"]:
+        assert row["mismatches"] == 0 and row["input_mismatches"] == 0
+        assert row["lava_spikes"] == row["reference_spikes"]
+        assert row["lava_input_spikes_on_pruned_frames"] == 0  # every layer is gated
+    assert verified["layers"][0]["lava_spikes"] > 0 and verified["layers"][-1]["lava_spikes"] > 0
+    # the gates really remove something: without them the pruned frames carry spikes
+    b = load_bundle(bundle_dir)
+    x = load_test_samples(b, SAMPLES).x
+    ungated = Reference(b.network).simulate(torch.from_numpy(x)).inputs
+    assert sum(int(ungated[i][..., ~m].sum()) for i, m in b.gates.items()) > 0
+
+
+def test_lava_equals_training_model_deploy_path(trained: Path, bundle_dir: Path) -> None:
+    """The deployed graph computes what training called its deploy path, spike for spike."""
+    model, ckpt = load_checkpoint(trained)
+    b = load_bundle(bundle_dir)
+    samples = load_test_samples(b, 4)
+    run = LavaGraph(b.network, b.frames, gates=b.gates).run(samples.x)
+    x = torch.from_numpy(samples.x.transpose(0, 3, 2, 1, 4)).float()  # netx -> slayer order
+    with torch.no_grad():
+        _, outs = model(x, model.masks(ckpt["train_config"]["keep_ratio"]), record=True)
+    for lava, torch_out in zip(run.outputs, outs):
+        t = torch_out.numpy()
+        if t.ndim == 5:
+            t = t.transpose(0, 3, 2, 1, 4)
+        assert lava.sum() > 0 or t.sum() == 0
+        np.testing.assert_array_equal(lava, t != 0)
+
+
+def test_run_accuracy_equals_reference(bundle_dir: Path, tmp_path: Path) -> None:
+    b = load_bundle(bundle_dir)
+    result = run_bundle(b, SAMPLES)
+    samples = load_test_samples(b, SAMPLES)
+    ref = Reference(b.network).run(torch.from_numpy(samples.x),
+                                   {i: torch.from_numpy(m) for i, m in b.gates.items()})
+    assert result["predictions"] == predict(ref[-1].numpy()).tolist()
+    assert result["accuracy"] == float((predict(ref[-1].numpy()) == samples.labels).mean())
+    assert result["labels"] == samples.labels.tolist()
+    assert all(r["input_spikes_on_pruned_frames"] == 0 for r in result["layers"])
+
+
+def test_floating_pt_runs_and_is_compared(bundle_dir: Path) -> None:
+    result = verify_mod.verify_bundle(load_bundle(bundle_dir), 2, tag="floating_pt")
+    assert result["lava"] == "floating_pt" and result["mismatches"] == 0
+    assert result["layers"][0]["lava_spikes"] > 0
+
+
+def _rehash(bundle: Path, name: str) -> None:
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"][name] = hashlib.sha256((bundle / name).read_bytes()).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.fixture
+def copy(bundle_dir: Path, tmp_path: Path) -> Path:
+    import shutil
+    return Path(shutil.copytree(bundle_dir, tmp_path / "copy"))
+
+
+def test_tampered_network_is_refused(copy: Path) -> None:
+    data = bytearray((copy / "network.net").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / "network.net").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="network.net: SHA-256"):
+        load_bundle(copy)
+
+
+def test_truncated_schedule_is_refused(copy: Path) -> None:
+    text = (copy / "schedule.json").read_text()
+    (copy / "schedule.json").write_text(text[: len(text) // 2])
+    with pytest.raises(BundleError, match="schedule.json: SHA-256"):
+        load_bundle(copy)
+    _rehash(copy, "schedule.json")  # even when the manifest is made to agree
+    with pytest.raises(BundleError, match="schedule.json: cannot read"):
+        load_bundle(copy)
+
+
+def test_schedule_of_wrong_length_is_refused(copy: Path) -> None:
+    sched = json.loads((copy / "schedule.json").read_text())
+    for layer in sched["layers"]:
+        layer["keep_mask"] = layer["keep_mask"][:-1]
+    sched["frames"] = 15
+    (copy / "schedule.json").write_text(json.dumps(sched))
+    _rehash(copy, "schedule.json")
+    with pytest.raises(BundleError, match="schedule.json: schedule has 15 frames, the network "
+                                          "expects 16"):
+        load_bundle(copy)
+
+
+def test_manifest_shape_mismatch_and_missing_manifest(copy: Path) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["n_classes"] = 10
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="n_classes 10 but network.net has 6"):
+        load_bundle(copy)
+    (copy / "manifest.json").unlink()
+    with pytest.raises(BundleError, match="manifest.json: cannot read"):
+        load_bundle(copy)
+
+
+def test_wrong_input_shape_is_refused(bundle_dir: Path) -> None:
+    b = load_bundle(bundle_dir)
+    graph = LavaGraph(b.network, b.frames, gates=b.gates)
+    with pytest.raises(GraphError, match=r"expected \[N, 32, 32, 2, T\]"):
+        graph.run(np.zeros((1, 2, 32, 32, 16), np.uint8))
+    with pytest.raises(GraphError, match="15 frames per sample, the graph expects 16"):
+        graph.run(np.zeros((1, 32, 32, 2, 15), np.uint8))
+    with pytest.raises(GraphError, match="mask has shape"):
+        LavaGraph(b.network, b.frames, gates={0: np.ones(15)})
+
+
+def test_failed_export_leaves_nothing(trained: Path, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(CheckpointError, match="not a razor-neuro checkpoint"):
+        export_checkpoint(tmp_path / "missing.pt", tmp_path / "b1")
+    from lava.lib.dl.slayer.block.cuba import Dense
+
+    def boom(self: object, handle: object) -> None:
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(Dense, "export_hdf5", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export_checkpoint(trained, tmp_path / "b2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_cli_export_run_verify(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    bundle = tmp_path / "bundle"
+    assert main(["export", str(trained), "--target", "loihi-sim", "--out", str(bundle)]) == 0
+    assert main(["export", str(trained), "--out", str(bundle)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["run", str(bundle), "--samples", "3", "--out", str(tmp_path / "r")]) == 0
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["samples"] == 3 and len(run["predictions"]) == 3 and 0 <= run["accuracy"] <= 1
+    assert main(["verify", str(bundle), "--samples", "3", "--out", str(tmp_path / "v")]) == 0
+    v = json.loads((tmp_path / "v" / "verify.json").read_text())
+    assert v["mismatches"] == 0 and v["samples"] == 3 and v["steps"] == 16
+    assert {"name", "lava_spikes", "reference_spikes", "mismatches"} <= set(v["layers"][0])
+
+    # a reference that ignores the schedule disagrees: exit 1, unless tolerated
+    real = verify_mod._reference
+    monkeypatch.setattr(verify_mod, "_reference",
+                        lambda net, x, gates, mode, device: real(net, x, {}, mode, device))
+    assert main(["verify", str(bundle), "--samples", "3", "--out", str(tmp_path / "v2")]) == 1
+    bad = json.loads((tmp_path / "v2" / "verify.json").read_text())
+    assert bad["mismatches"] > 0 and not bad["agree"]
+    assert main(["verify", str(bundle), "--samples", "3", "--tolerance", "1000000",
+                 "--out", str(tmp_path / "v3")]) == 0
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "nope: not a bundle directory" in err and len(err.splitlines()) == 1
+
+
+def test_cli_verify_external_net(tmp_path: Path) -> None:
+    assert main(["verify", "--net", str(OXFORD / "network.net"), "--input",
+                 str(OXFORD / "input.npy"), "--steps", "400", "--out", str(tmp_path)]) == 0
+    v = json.loads((tmp_path / "verify.json").read_text())
+    assert v["mismatches"] == 0 and v["steps"] == 400 and v["samples"] == 1
+    assert [r["name"] for r in v["layers"]] == ["layer0", "layer1"]
+    assert v["layers"][1]["lava_spikes"] > 0
