@@ -37,7 +37,8 @@ from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
 from razor_neuro.export.processes import FrameGate, SpikeRecorder  # noqa: E402
-from razor_neuro.export.netfile import Network, read_network  # noqa: E402
+from razor_neuro.export.netfile import NetLayer, Network, read_network  # noqa: E402
+from razor_neuro.export.reference import float_parameters  # noqa: E402
 
 TAGS = ("fixed_pt", "floating_pt")
 
@@ -69,6 +70,17 @@ def _windows(path: Path, first: int, n: int, frames: int) -> np.ndarray:
     cut = record[..., first:first + n * frames]
     cut = cut.reshape(*record.shape[:-1], n, frames)
     return np.moveaxis(cut, -2, 0).astype(np.uint8)
+
+
+def _to_float(block: Any, layer: NetLayer) -> None:
+    """Give a netx block the float parameters of the same network: netx hands Lava's float
+    models its fixed-point numbers unchanged (decay ``1 - du`` = -1022 for iDecay 1024,
+    which explodes), so without this a ``floating_pt`` run is not a model of the network."""
+    params = float_parameters(layer)
+    for name in ("du", "dv", "vth"):
+        getattr(block.neuron, name).init = params[name]
+    if "weights" in params:
+        block.synapse.weights.init = params["weights"]
 
 
 class LavaGraph:
@@ -114,7 +126,8 @@ class LavaGraph:
         """``W_i``: the step at which layer ``i`` processes frame 0 of the first sample."""
         return 1 + (self.network.layers[0].kind != "input") + i
 
-    def _build(self, data: np.ndarray, tmp: Path) -> tuple[list[Path], list[Path | None], Any]:
+    def _build(self, data: np.ndarray, tmp: Path, tag: str
+               ) -> tuple[list[Path], list[Path | None], Any]:
         """Build the graph fed by ``data``; returns the record files of each layer's output
         and of each gate's output (None where ungated), and the source."""
         Net = netx().hdf5.Network
@@ -137,6 +150,8 @@ class LavaGraph:
             else:
                 block, _ = Net.create_dense(group, **reset)
                 target = block.inp
+            if tag == "floating_pt":
+                _to_float(block, layer)
             if layer.flatten_before:
                 prev_out = prev_out.transpose([2, 1, 0]).flatten()
             if i in self.gates:
@@ -188,7 +203,7 @@ class LavaGraph:
         if layers[0].kind == "input":  # the source stands in for netx's input transform
             data *= 64 if layers[0].input_weight is None else int(layers[0].input_weight)
         with tempfile.TemporaryDirectory(prefix="razor-lava-") as tmp:
-            sinks, gate_sinks, source = self._build(data, Path(tmp))
+            sinks, gate_sinks, source = self._build(data, Path(tmp), tag)
             t1 = time.perf_counter()
             try:
                 source.run(condition=RunSteps(num_steps=n_steps),
