@@ -21,7 +21,7 @@ from razor_neuro.checkpoint import CheckpointError, load_checkpoint
 from razor_neuro.train import train
 from razor_neuro.train_config import TrainConfig
 
-OXFORD = Path(__file__).resolve().parents[2] / "shared" / "external" / "lava-dl-oxford"
+from external import OXFORD
 SAMPLES = 12
 
 

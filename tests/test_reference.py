@@ -32,7 +32,7 @@ from razor_neuro.export.reference import (Reference, float_parameters, lava_late
                                           lava_reset_offset,
                                           lava_stream, lava_windows)
 
-OXFORD = Path("/work/shared/external/lava-dl-oxford")
+from external import OXFORD
 NEURON = dict(threshold=1.0, current_decay=0.25, voltage_decay=0.05)
 
 
