@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from razor_neuro.data import dataset_from_spec
+from razor_neuro.data import dataset_from_spec, fingerprint
 from razor_neuro.export.bundle import Bundle, package_versions
 
 
@@ -41,10 +41,16 @@ def load_test_samples(bundle: Bundle, n: int, start: int = 0) -> Samples:
     """The first ``n`` test samples (from ``start``) of the bundle's dataset.
 
     Raises:
-        ValueError: when the test split has fewer than ``start + n`` samples or they do
-            not have the bundle's input shape.
+        ValueError: when the recreated dataset is not the one the bundle was exported
+            with, the test split has fewer than ``start + n`` samples, or they do not have
+            the bundle's input shape.
     """
     data = dataset_from_spec(bundle.manifest["dataset"], train=False)
+    expected_sha = bundle.manifest.get("test_data_sha256")
+    if expected_sha and fingerprint(data) != expected_sha:
+        raise ValueError(f"{bundle.path / 'manifest.json'}: the dataset recreated from "
+                         "'dataset' differs from the one the bundle was exported with "
+                         "(test_data_sha256); its generator or files changed")
     if n < 1 or start < 0 or start + n > len(data):
         raise ValueError(f"--samples: the test split has {len(data)} samples, asked for "
                          f"{n} from {start}")

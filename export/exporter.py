@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 
 from razor_neuro.checkpoint import load_checkpoint, schedule_from_model
+from razor_neuro.data import dataset_from_spec, fingerprint
 from razor_neuro.export.bundle import sha256_file, write_bundle
 
 
@@ -29,6 +30,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, target: str = "lo
     extra = {
         "keep_ratio": keep,
         "source_checkpoint_sha256": sha256_file(Path(checkpoint)),
+        "test_data_sha256": fingerprint(dataset_from_spec(ckpt["dataset"], train=False)),
         "training": {k: last[k] for k in ("deploy_accuracy", "train_path_accuracy")
                      if k in last} | {"epochs": ckpt.get("epoch", 0) + 1},
     }

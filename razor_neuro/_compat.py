@@ -6,6 +6,11 @@ unhashable default (bpo-44674).  Instead of editing site-packages we patch
 ``dataclasses._get_field`` for the duration of that one import, turning such a default
 into ``default_factory=deepcopy(default)``; every other module is left untouched.
 
+Lava's runtime also calls ``multiprocessing.set_start_method('fork')`` at import, which
+raises "context has already been set" once anything in the process (a DataLoader, a
+previous training run) has fixed the start method, even to ``fork`` itself; that one call
+is made tolerant while the module is imported.
+
 lava-dl's ``slayer`` prints a Prophesee warning from its object-detection subpackage and
 torch logs a CUDA_HOME warning on CPU-only machines; both are silenced while importing.
 """
@@ -24,6 +29,7 @@ from types import ModuleType
 from typing import Any, Iterator
 
 _VAR_MODEL = "lava.magma.compiler.var_model"
+_LAVA_MP = "lava.magma.runtime.message_infrastructure.multiprocessing"
 
 
 def _is_unhashable_instance_default(value: Any) -> bool:
@@ -51,12 +57,36 @@ def _dataclass_default_factories(module: str) -> Iterator[None]:
         dataclasses._get_field = original  # type: ignore[attr-defined]
 
 
+@contextlib.contextmanager
+def _tolerant_start_method() -> Iterator[None]:
+    """Inside the block, ``multiprocessing.set_start_method(m)`` is a no-op when ``m`` is
+    already the start method, and forces ``m`` when another one was fixed."""
+    import multiprocessing as mp
+    original = mp.set_start_method
+    current = mp.get_start_method(allow_none=True)
+
+    def tolerant(method: str, force: bool = False) -> None:
+        if current is None:
+            original(method, force)
+        elif method != current:
+            original(method, force=True)
+
+    mp.set_start_method = tolerant  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        mp.set_start_method = original  # type: ignore[assignment]
+
+
 def patch_lava() -> None:
-    """Make ``import lava.magma...`` work on Python 3.11.  Idempotent."""
-    if _VAR_MODEL in sys.modules:
-        return
-    with _dataclass_default_factories(_VAR_MODEL):
-        import lava.magma.compiler.var_model  # noqa: F401
+    """Make ``import lava.magma...`` work on Python 3.11, also after the multiprocessing
+    start method has been fixed.  Idempotent."""
+    if _VAR_MODEL not in sys.modules:
+        with _dataclass_default_factories(_VAR_MODEL):
+            import lava.magma.compiler.var_model  # noqa: F401
+    if _LAVA_MP not in sys.modules:
+        with _tolerant_start_method():
+            import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
 
 
 @contextlib.contextmanager

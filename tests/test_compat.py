@@ -68,3 +68,19 @@ def test_imports_are_quiet():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
     assert "Prophesee" not in proc.stderr and "CUDA" not in proc.stderr
+
+
+def test_lava_runtime_imports_after_start_method_is_fixed():
+    """Lava calls set_start_method('fork') at import; once a DataLoader or a training run
+    has fixed the start method that raises, unless patch_lava makes it tolerant."""
+    fix = ("import multiprocessing as mp\nmp.get_start_method()\n"
+           "import razor_neuro._compat as c\n")
+    only_dataclasses = ("with c._dataclass_default_factories(c._VAR_MODEL):\n"
+                        "    import lava.magma.compiler.var_model\n")
+    runtime = "import lava.magma.runtime.message_infrastructure.multiprocessing\n"
+    plain = subprocess.run([sys.executable, "-c", fix + only_dataclasses + runtime],
+                           capture_output=True, text=True)
+    patched = subprocess.run([sys.executable, "-c", fix + "c.patch_lava()\n" + runtime],
+                             capture_output=True, text=True)
+    assert "context has already been set" in plain.stderr
+    assert patched.returncode == 0, patched.stderr

@@ -160,6 +160,14 @@ def test_manifest_shape_mismatch_and_missing_manifest(copy: Path) -> None:
         load_bundle(copy)
 
 
+def test_changed_dataset_is_refused(copy: Path) -> None:
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["dataset"]["noise_events"] += 1  # same spec fields, other samples
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="differs from the one the bundle was exported with"):
+        load_test_samples(load_bundle(copy), 2)
+
+
 def test_wrong_input_shape_is_refused(bundle_dir: Path) -> None:
     b = load_bundle(bundle_dir)
     graph = LavaGraph(b.network, b.frames, gates=b.gates)

@@ -1,9 +1,11 @@
 """Datasets: the built-in synthetic default and tonic loaders for real benchmarks."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch.utils.data import Dataset
 
 
@@ -31,3 +33,14 @@ def dataset_from_spec(spec: dict[str, Any], train: bool = False) -> Dataset:
                          f"with 'root' and 'frames', got {spec | {'name': name}}")
     return load_dataset(name, spec["root"], frames=int(spec["frames"]), train=train,
                         cache_dir=Path(spec["root"]) / "razor_cache")
+
+
+def fingerprint(data: Dataset, samples: int = 8) -> str:
+    """SHA-256 over the first ``samples`` items (spike bytes and labels): tells whether a
+    dataset recreated from its spec is still the one a model was trained and exported on."""
+    h = hashlib.sha256()
+    for i in range(min(samples, len(data))):
+        x, y = data[i]
+        h.update(np.ascontiguousarray(np.asarray(x, dtype=np.uint8)).tobytes())
+        h.update(str(int(y)).encode())
+    return h.hexdigest()
