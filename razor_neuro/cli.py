@@ -98,6 +98,45 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from razor_neuro.report.build import ReportRefused, default_out, make_report
+
+    out = args.out or default_out(args.bundle, args.net)
+    try:
+        res = make_report(out, bundle=args.bundle, net=args.net, input=args.input,
+                          steps=args.steps, profile=args.profile, ann_profile=args.ann_profile,
+                          samples=args.samples, start=args.start, source=args.source,
+                          verify_samples=args.verify_samples, compare=args.compare,
+                          overwrite=args.overwrite)
+    except ReportRefused as exc:  # verify found mismatches: same exit code as verify
+        print(f"razor-neuro report: {exc}", file=sys.stderr)
+        return EXIT_MISMATCH
+    d = res.data
+    cols, runs = [], []
+    for r in [d] + ([d["compare"]] if d.get("compare") else []):
+        cols.append(r["label"])
+        runs.append(r)
+        if not r["without_schedule"]["same_run"]:
+            cols.append(f"{r['label']} w/o schedule")
+            runs.append(r["without_schedule"])
+    rows = [["accuracy"] + ["-" if b["accuracy"] is None else f"{b['accuracy']:.4f}"
+                            for b in runs],
+            ["output spikes"] + [f"{b['totals']['output_spikes']:,.1f}" for b in runs],
+            ["synaptic ops"] + [f"{b['totals']['synops']:,.1f}" for b in runs],
+            [f"energy nJ ({d['profile']['name']})"]
+            + [f"{b['total_energy_pj_per_sample'] / 1e3:,.2f}" for b in runs],
+            [f"ANN nJ ({d['ann_profile']['name']})"]
+            + [f"{b['ann_energy_pj_per_sample'] / 1e3:,.2f}" for b in runs]]
+    _table(f"per sample, {d['source']['kind']} {d['source']['tag']}", ["", *cols], rows)
+    print(f"counts: {d['source']['description']}")
+    print(f"per sample over {d['samples']} sample(s); licence: {d['source']['licence']}")
+    for p in (d["profile"], d["ann_profile"]):
+        if p.get("caveat"):
+            print(f"CAVEAT ({p['name']}): {p['caveat']}")
+    print(f"wrote {res.path} ({', '.join(res.files[:4])}, figures/ as PNG + PDF)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="razor-neuro", description=(
@@ -148,6 +187,31 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--tolerance", type=int, default=0, help="mismatches still accepted")
     v.add_argument("--out", default=".", help="directory for verify.json")
     v.set_defaults(func=_verify)
+
+    rp = sub.add_parser("report", help="measured spike counts, synaptic ops and energy "
+                                       "(md, csv, json, tex, figures)")
+    rp.add_argument("bundle", nargs="?", help="bundle directory")
+    rp.add_argument("--net", help="a netx HDF5 network razor-neuro did not train")
+    rp.add_argument("--input", help="input spikes .npy for --net: dense [*input_shape, T] "
+                                    "in netx order, or slayer's event format")
+    rp.add_argument("--steps", type=int, help="steps to run with --net (default: input length)")
+    rp.add_argument("--profile", default="loihi1",
+                    help="hardware profile: a shipped name (loihi1, loihi2-estimate) or a "
+                         "path to your own TOML")
+    rp.add_argument("--ann-profile", default="cmos45nm",
+                    help="ANN baseline profile for the dense-MAC equivalent (name or TOML path)")
+    rp.add_argument("--samples", type=int, default=32, help="test samples (bundle mode)")
+    rp.add_argument("--start", type=int, default=0, help="index of the first test sample")
+    rp.add_argument("--source", default="lava", choices=["lava", "reference"],
+                    help="where the counts come from: Lava fixed_pt runs, or the torch "
+                         "reference licensed by a verify run on the same samples")
+    rp.add_argument("--verify-samples", type=int,
+                    help="with --source reference: verify on the first K samples (default all)")
+    rp.add_argument("--compare", metavar="OTHER_BUNDLE",
+                    help="a second bundle, run on the same samples and shown side by side")
+    rp.add_argument("--out", help="report directory (default reports/<bundle or net name>)")
+    rp.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    rp.set_defaults(func=_report)
     return p
 
 

@@ -1,0 +1,390 @@
+"""``razor-neuro report``: measured counts (Lava fixed_pt, or the verified reference), energy =
+counts x profile constants recomputed here from the TOML files, schedule savings, --compare,
+--net on the external Oxford network, figures, tex/csv/json/md, refusals and atomic writes."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from razor_neuro.cli import main
+from razor_neuro.export.bundle import load_bundle, sha256_file
+from razor_neuro.export.deploy import load_test_samples
+from razor_neuro.export.exporter import export_checkpoint
+from razor_neuro.export.lava_graph import LavaGraph  # noqa: F401  (Lava's mp setup before train)
+from razor_neuro.export.reference import Reference
+from razor_neuro.report import build
+from razor_neuro.schedule import FrameSchedule
+from razor_neuro.train import train
+from razor_neuro.train_config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ROOT / "hw_profiles"
+from external import OXFORD  # noqa: E402
+SAMPLES = 4
+LAYER_KEYS = {"name", "input_spikes", "output_spikes", "synops", "dense_macs", "neuron_updates",
+              "pruned_frames", "energy_pj"}
+
+
+def _toml(name: str) -> dict:
+    data = tomllib.loads((PROFILES / f"{name}.toml").read_text())
+    return {k: v["value"] for k, v in data["energy"].items()}
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    train(TrainConfig(epochs=1, n_samples=96, batch_size=16, keep_ratio=0.5), out, progress=False)
+    return export_checkpoint(out / "checkpoint.pt", tmp_path_factory.mktemp("b") / "half")
+
+
+@pytest.fixture(scope="module")
+def full_dir(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same weights with an all-ones schedule (keep ratio 1.0), a valid bundle."""
+    out = tmp_path_factory.mktemp("b") / "full"
+    shutil.copytree(bundle_dir, out)
+    s = FrameSchedule.load(out / "schedule.json")
+    FrameSchedule(np.ones_like(s.masks), s.layers, s.delays, s.weights_sha256,
+                  s.meta).save(out / "schedule.json")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["schedule.json"] = sha256_file(out / "schedule.json")
+    manifest["keep_ratio"] = 1.0
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    load_bundle(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def report_dir(bundle_dir: Path, full_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("rep") / "half"
+    assert main(["report", str(bundle_dir), "--profile", "loihi1", "--samples", str(SAMPLES),
+                 "--compare", str(full_dir), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(report_dir: Path) -> dict:
+    return json.loads((report_dir / "report.json").read_text())
+
+
+def test_files_and_json_keys(report_dir: Path, data: dict, bundle_dir: Path) -> None:
+    for name in ("report.md", "report.csv", "report.json", "report.tex"):
+        assert (report_dir / name).is_file()
+    for key in ("source", "profile", "samples", "accuracy", "layers",
+                "total_energy_pj_per_sample", "ann_energy_pj_per_sample", "versions", "sha256"):
+        assert key in data
+    assert data["samples"] == SAMPLES and data["profile"]["name"] == "loihi1"
+    assert data["sha256"] == load_bundle(bundle_dir).sha256
+    assert {"lava-nc", "lava-dl", "torch", "numpy"} <= set(data["versions"])
+    src = data["source"]
+    assert src["kind"] == "lava" and src["tag"] == "fixed_pt"
+    assert src["cross_check"]["mismatches"] == 0 and src["cross_check"]["samples"] == SAMPLES
+    assert len(data["layers"]) == 4
+    for row in data["layers"]:
+        assert LAYER_KEYS <= set(row)
+    md = (report_dir / "report.md").read_text()
+    assert data["sha256"] in md and "Lava fixed_pt" in md and "lava-nc 0.10.0" in md
+    assert "0 mismatches" in md
+
+
+def test_accuracy_is_the_deploy_accuracy_of_the_same_samples(data: dict, bundle_dir: Path) -> None:
+    b = load_bundle(bundle_dir)
+    s = load_test_samples(b, SAMPLES)
+    out = Reference(b.network).simulate(torch.from_numpy(s.x), {
+        i: torch.from_numpy(m) for i, m in b.gates.items()}, stream=True).outputs[-1]
+    pred = out.numpy().sum(-1).argmax(-1)
+    assert data["accuracy"] == pytest.approx(float((pred == s.labels).mean()))
+
+
+def test_counts_against_independent_recount(data: dict, bundle_dir: Path) -> None:
+    """Spikes, synops (as #(output, tap) pairs reading a spike) and dense MACs recounted in
+    netx (x, y, f) order straight from the reference's spikes, without the report's code."""
+    b = load_bundle(bundle_dir)
+    s = load_test_samples(b, SAMPLES)
+    res = Reference(b.network).simulate(torch.from_numpy(s.x), {
+        i: torch.from_numpy(m) for i, m in b.gates.items()}, stream=True)
+    T = b.frames
+    for layer, row, inp, out in zip(b.network.layers, data["layers"], res.inputs, res.outputs):
+        inp, out = inp.double(), out.double()
+        assert row["input_spikes"] == pytest.approx(inp.sum().item() / SAMPLES)
+        assert row["output_spikes"] == pytest.approx(out.sum().item() / SAMPLES)
+        assert row["neuron_updates"] == layer.num_neurons * T  # pruned frames still decay
+        if layer.kind == "dense":
+            n_in = int(np.prod(layer.input_shape))
+            assert row["synops"] == pytest.approx(inp.sum().item() * layer.num_neurons / SAMPLES)
+            assert row["dense_macs"] == n_in * layer.num_neurons * T
+        else:  # conv in (x, y) order: [N*T, f, x, y] with a (kx, ky) kernel of ones
+            w = torch.ones(layer.output_shape[2], layer.input_shape[2] // layer.groups,
+                           layer.weight.shape[1], layer.weight.shape[2], dtype=torch.float64)
+            conv = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
+                        groups=layer.groups)
+            frames = inp.permute(0, 4, 3, 1, 2).reshape(-1, *inp.shape[3:4], *inp.shape[1:3])
+            assert row["synops"] == pytest.approx(F.conv2d(frames, w, **conv).sum().item()
+                                                  / SAMPLES)
+            ones = torch.ones(1, layer.input_shape[2], *layer.input_shape[:2], dtype=torch.float64)
+            assert row["dense_macs"] == F.conv2d(ones, w, **conv).sum().item() * T
+    mask = b.gates
+    for i, row in enumerate(data["layers"]):
+        assert row["pruned_frames"] == int((~mask[i]).sum())
+        assert row["input_spikes_on_pruned_frames"] == 0
+
+
+def test_layer_spec_converts_netx_order_on_a_non_square_conv() -> None:
+    """(x, y, f) -> (C, H, W) with asymmetric kernel, stride and padding, checked against a
+    conv computed directly in netx (x, y) order; an Input block has one synapse per spike."""
+    from razor_neuro.counting import count_layer
+    from razor_neuro.export.netfile import NetLayer, NeuronParams
+
+    neuron = NeuronParams("CUBA", 80, 4096, 4096)
+    layer = NetLayer(index=0, file_index=0, kind="conv", flatten_before=False,
+                     input_shape=(5, 3, 2), output_shape=(3, 3, 4), neuron=neuron,
+                     weight=np.ones((4, 3, 1, 2), dtype=int), stride=(2, 1), padding=(1, 0),
+                     dilation=(1, 1), groups=1)
+    spec = build.layer_spec(layer, "c")
+    assert spec.in_shape == (2, 3, 5) and spec.out_shape == (4, 3, 3) and spec.kernel == (1, 3)
+    x = (torch.rand(2, 5, 3, 2, 4, generator=torch.Generator().manual_seed(0)) < 0.4)
+    y = torch.zeros(2, 3, 3, 4, 4, dtype=torch.bool)
+    c = count_layer(spec, torch.from_numpy(build.to_slayer(x)),
+                    torch.from_numpy(build.to_slayer(y)))
+    frames = x.double().permute(0, 4, 3, 1, 2).reshape(-1, 2, 5, 3)  # [N*T, f, x, y]
+    w = torch.ones(4, 2, 3, 1, dtype=torch.float64)
+    assert c.synops == F.conv2d(frames, w, stride=(2, 1), padding=(1, 0)).sum().item()
+    assert c.dense_macs == F.conv2d(torch.ones(1, 2, 5, 3, dtype=torch.float64), w,
+                                    stride=(2, 1), padding=(1, 0)).sum().item() * 4 * 2
+    inp = NetLayer(index=0, file_index=0, kind="input", flatten_before=False, input_shape=(6,),
+                   output_shape=(6,), neuron=neuron)
+    spec = build.layer_spec(inp, "in")
+    s = torch.rand(3, 6, 5, generator=torch.Generator().manual_seed(1)) < 0.5
+    c = count_layer(spec, s, s)
+    assert c.synops == int(s.sum()) and c.dense_macs == 6 * 5 * 3
+
+
+def test_energy_is_counts_times_toml_constants(data: dict) -> None:
+    e, ann = _toml("loihi1"), _toml("cmos45nm")
+    for block in (data, data["without_schedule"], data["compare"]):
+        total = ann_total = 0.0
+        for r in block["layers"]:
+            active = r["output_spikes"]
+            expect = (r["synops"] * e["synop"]
+                      + (r["neuron_updates"] - active) * e["neuron_update_inactive"]
+                      + active * e["neuron_update_active"]
+                      + r["output_spikes"] * e["spike_within_tile"])
+            assert r["energy_pj"] == pytest.approx(expect, rel=1e-12)
+            assert r["ann_energy_pj"] == pytest.approx(r["dense_macs"] * ann["mac"], rel=1e-12)
+            total += expect
+            ann_total += r["dense_macs"] * ann["mac"]
+        assert block["total_energy_pj_per_sample"] == pytest.approx(total, rel=1e-12)
+        assert block["ann_energy_pj_per_sample"] == pytest.approx(ann_total, rel=1e-12)
+
+
+def test_schedule_saves_synops_and_energy(data: dict) -> None:
+    w = data["without_schedule"]
+    assert not w["same_run"]
+    assert data["totals"]["synops"] < w["totals"]["synops"]
+    assert data["total_energy_pj_per_sample"] < w["total_energy_pj_per_sample"]
+    assert data["savings"]["synops_ratio"] == pytest.approx(
+        data["totals"]["synops"] / w["totals"]["synops"])
+    for r, u in zip(data["layers"], w["layers"]):
+        assert r["synops"] <= u["synops"] and u["pruned_frames"] == 0
+
+
+def test_compare_runs_the_other_bundle_on_the_same_samples(data: dict, full_dir: Path) -> None:
+    b, c = data["compare"], data["comparison"]
+    assert b["sha256"] == load_bundle(full_dir).sha256 and b["without_schedule"]["same_run"]
+    assert b["samples"] == data["samples"] and b["first_sample"] == data["first_sample"]
+    # same weights, all frames kept, same samples: exactly the half bundle's unscheduled counts
+    for rb, ru in zip(b["layers"], data["without_schedule"]["layers"]):
+        for key in ("input_spikes", "output_spikes", "synops", "energy_pj"):
+            assert rb[key] == ru[key]
+    assert b["accuracy"] == data["without_schedule"]["accuracy"]
+    assert c["synops_ratio_a_over_b"] < 1 and c["energy_ratio_a_over_b"] < 1
+    assert c["energy_reduction"] == pytest.approx(1 - c["energy_ratio_a_over_b"])
+
+
+def test_csv(report_dir: Path, data: dict) -> None:
+    text = (report_dir / "report.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO("".join(
+        line for line in text.splitlines(keepends=True) if not line.startswith("#")))))
+    assert len(rows) == 2 * 2 * (len(data["layers"]) + 1)
+    tot = [r for r in rows if r["network"] == data["label"] and r["schedule"] == "with"
+           and r["layer"] == "total"]
+    assert float(tot[0]["energy_pj"]) == pytest.approx(data["total_energy_pj_per_sample"])
+    assert float(tot[0]["synops"]) == pytest.approx(data["totals"]["synops"])
+    assert "# source: Lava fixed_pt" in text
+
+
+def test_figures_open_as_images(report_dir: Path, data: dict) -> None:
+    import matplotlib.image as mpimg
+
+    pngs = sorted((report_dir / "figures").glob("*.png"))
+    names = {p.stem for p in pngs}
+    assert {"counts", "energy", "schedule", "raster", "comparison"} <= names
+    for p in pngs:
+        img = mpimg.imread(p)
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+        assert float(img[..., :3].std()) > 0.01  # not blank
+        pdf = p.with_suffix(".pdf")
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert sorted(data["figures"]) == sorted(str(p.relative_to(report_dir))
+                                             for p in (report_dir / "figures").iterdir())
+
+
+def _tex_structure(tex: str) -> None:
+    body = "\n".join(line.split("%")[0] if not line.lstrip().startswith("%") else ""
+                     for line in tex.replace(r"\%", "PCT").splitlines())
+    assert body.count(r"\begin{table}") == body.count(r"\end{table}") >= 1
+    assert body.count("{") - body.count(r"\{") == body.count("}") - body.count(r"\}")
+    for spec, inner in re.findall(r"\\begin\{tabular\}\{([lrc]+)\}(.*?)\\end\{tabular\}",
+                                  body, flags=re.S):
+        for line in inner.splitlines():
+            line = line.strip()
+            if line.endswith(r"\\") and r"\multicolumn" not in line:
+                assert line.count("&") == len(spec) - 1, line
+        assert r"\toprule" in inner and r"\bottomrule" in inner
+    for ch in ("_", "#", "$"):  # unescaped specials outside math
+        assert not re.search(rf"(?<!\\){re.escape(ch)}", body.replace("$\\times$", "")), ch
+
+
+def test_tex_table_structure(report_dir: Path) -> None:
+    _tex_structure((report_dir / "report.tex").read_text())
+
+
+@pytest.mark.skipif(not (shutil.which("pdflatex") or shutil.which("latexmk")),
+                    reason="no LaTeX compiler on PATH")
+def test_tex_compiles(report_dir: Path, tmp_path: Path) -> None:
+    shutil.copy(report_dir / "report.tex", tmp_path / "report.tex")
+    (tmp_path / "doc.tex").write_text("\\documentclass{article}\n\\usepackage{booktabs}\n"
+                                      "\\begin{document}\n\\input{report.tex}\n\\end{document}\n")
+    cmd = (["latexmk", "-pdf", "-interaction=nonstopmode", "doc.tex"] if shutil.which("latexmk")
+           else ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"])
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert (tmp_path / "doc.pdf").is_file()
+
+
+def test_reference_source_is_licensed_by_verify_and_agrees(bundle_dir: Path, data: dict,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "ref"
+    assert main(["report", str(bundle_dir), "--samples", str(SAMPLES), "--source", "reference",
+                 "--verify-samples", "2", "--out", str(out)]) == 0
+    ref = json.loads((out / "report.json").read_text())
+    src = ref["source"]
+    assert src["kind"] == "reference" and len(src["verify"]) == 2  # with and without schedule
+    assert all(v["mismatches"] == 0 and v["input_mismatches"] == 0 and v["samples"] == 2
+               for v in src["verify"])
+    assert "verify" in (out / "report.md").read_text()
+    for a, b in zip(ref["layers"] + ref["without_schedule"]["layers"],
+                    data["layers"] + data["without_schedule"]["layers"]):
+        for key in ("input_spikes", "output_spikes", "synops", "neuron_updates", "energy_pj"):
+            assert a[key] == b[key]  # the verified reference counts equal Lava's
+    assert ref["accuracy"] == data["accuracy"]
+
+
+def test_reference_refused_when_verify_finds_mismatches(bundle_dir: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    from razor_neuro.export import verify
+
+    def fake(bundle, n, *args, **kw):
+        return {"mismatches": 3, "samples": n, "steps": bundle.frames, "tolerance": 0,
+                "agree": False, "layers": [{"name": "layer0", "mismatches": 3,
+                                            "input_mismatches": 0}]}
+    monkeypatch.setattr(verify, "verify_bundle", fake)
+    out = tmp_path / "refused"
+    assert main(["report", str(bundle_dir), "--samples", "2", "--source", "reference",
+                 "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "not licensed" in err and "3 output" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda t: t.replace("[energy.synop]\nvalue = 23.6\n", "[energy.synop]\n"),
+     "energy.synop.value"),
+    (lambda t: t.replace("value = 52.0", "value = -52.0"), "energy.neuron_update_inactive.value"),
+    (lambda t: t.replace('value = 81.0\nunit = "pJ"', 'value = 81.0\nunit = "nJ"'),
+     "energy.neuron_update_active.unit"),
+])
+def test_bad_profile_exits_2_naming_the_field(bundle_dir: Path, tmp_path: Path, edit, field,
+                                              capsys: pytest.CaptureFixture) -> None:
+    text = (PROFILES / "loihi1.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(edit(text))
+    assert bad.read_text() != text
+    out = tmp_path / "r"
+    assert main(["report", str(bundle_dir), "--profile", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err and "bad.toml" in err
+    assert not out.exists()
+
+
+def test_argument_and_compare_refusals(bundle_dir: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(bundle_dir, other)
+    m = json.loads((other / "manifest.json").read_text())
+    m["dataset"]["seed"] = 12345
+    (other / "manifest.json").write_text(json.dumps(m))
+    out = tmp_path / "r"
+    assert main(["report", str(bundle_dir), "--compare", str(other), "--out", str(out)]) == 2
+    assert "--compare" in capsys.readouterr().err
+    assert main(["report", "--out", str(out)]) == 2
+    assert main(["report", str(bundle_dir), "--profile", "cmos45nm", "--out", str(out)]) == 2
+    assert "neuromorphic" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_failed_write_leaves_nothing_and_keeps_the_old_report(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+
+    def boom(tmp: Path) -> None:
+        (tmp / "report.md").write_text("partial")
+        raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError):
+        build.write_report_dir(out, boom)
+    assert not list(tmp_path.iterdir())
+    build.write_report_dir(out, lambda tmp: (tmp / "report.md").write_text("old"))
+    with pytest.raises(RuntimeError):
+        build.write_report_dir(out, boom, overwrite=True)
+    assert (out / "report.md").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+    build.write_report_dir(out, lambda tmp: (tmp / "report.md").write_text("new"), overwrite=True)
+    assert (out / "report.md").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+@pytest.mark.skipif(not (OXFORD / "network.net").is_file(), reason="external Oxford net missing")
+def test_net_report_on_the_oxford_network(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "oxford"
+    assert main(["report", "--net", str(OXFORD / "network.net"), "--input",
+                 str(OXFORD / "input.npy"), "--steps", "2000", "--profile", "loihi2-estimate",
+                 "--source", "reference", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    d = json.loads((out / "report.json").read_text())
+    assert d["kind"] == "net" and d["accuracy"] is None and d["frames"] == 2000
+    assert d["source"]["kind"] == "reference" and d["source"]["verify"][0]["mismatches"] == 0
+    assert [r["output_spikes"] for r in d["layers"]][-1] == 9565  # Lava's count (README)
+    assert d["layers"][0]["synops"] == d["layers"][0]["input_spikes"] * 256
+    assert d["without_schedule"]["same_run"] and d["schedule"] == []
+    caveat = tomllib.loads((PROFILES / "loihi2-estimate.toml").read_text())["caveat"]
+    for name in ("report.md", "report.tex", "report.csv"):
+        assert caveat in (out / name).read_text().replace("\n", " ") or \
+            caveat.replace("_", r"\_") in (out / name).read_text()
+    assert d["profile"]["caveat"] == caveat and caveat in stdout
+    _tex_structure((out / "report.tex").read_text())
+    e = _toml("loihi2-estimate")
+    r = d["layers"][1]
+    assert r["energy_pj"] == pytest.approx(
+        r["synops"] * e["synop"] + (r["neuron_updates"] - r["output_spikes"])
+        * e["neuron_update_inactive"] + r["output_spikes"] * (e["neuron_update_active"]
+                                                               + e["spike_within_tile"]))
