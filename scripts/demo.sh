@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Set up the environment and run the demo pipeline on the built-in synthetic dataset:
-# the pruned model (keep ratio 0.5) and the unpruned baseline (keep ratio 1.0).
+# train the pruned model (keep ratio 0.5) and its unpruned baseline (1.0), export both as
+# Lava bundles, check Lava against the torch reference spike for spike, run the pruned
+# bundle on the Loihi simulator, and write the energy report comparing the two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/razor-neuro train --dataset synthetic --keep-ratio 0.5 --out runs/demo
-.venv/bin/razor-neuro train --dataset synthetic --keep-ratio 1.0 --out runs/demo-baseline
+rn=.venv/bin/razor-neuro
+$rn train --dataset synthetic --keep-ratio 0.5 --out runs/demo
+$rn train --dataset synthetic --keep-ratio 1.0 --out runs/demo-baseline
+$rn export runs/demo/checkpoint.pt --target loihi-sim --out bundles/demo --overwrite
+$rn export runs/demo-baseline/checkpoint.pt --target loihi-sim --out bundles/demo-baseline --overwrite
+$rn verify bundles/demo --samples 32 --out runs/demo-lava
+$rn run bundles/demo --samples 32 --out runs/demo-lava
+$rn report bundles/demo --profile loihi1 --samples 32 --compare bundles/demo-baseline \
+    --out reports/demo --overwrite
