@@ -619,15 +619,19 @@ MODEL_CAVEATS = [
 ]
 
 
-def report_data(primary: Measurement, profile: HardwareProfile, ann: HardwareProfile,
-                other: Optional[Measurement] = None) -> dict[str, Any]:
-    """The report as one JSON-able dict (what ``report.json`` holds)."""
+def _check_kinds(profile: HardwareProfile, ann: HardwareProfile) -> None:
     if profile.kind != "neuromorphic":
         raise ReportError(f"--profile: {profile.path} is kind '{profile.kind}', need a "
                           f"neuromorphic profile (e.g. loihi1)")
     if ann.kind != "ann-baseline":
         raise ReportError(f"--ann-profile: {ann.path} is kind '{ann.kind}', need an "
                           f"ann-baseline profile (e.g. cmos45nm)")
+
+
+def report_data(primary: Measurement, profile: HardwareProfile, ann: HardwareProfile,
+                other: Optional[Measurement] = None) -> dict[str, Any]:
+    """The report as one JSON-able dict (what ``report.json`` holds)."""
+    _check_kinds(profile, ann)
     data = _measurement_data(primary, profile, ann)
     caveats = [f"{p.name}: {p.caveat}" for p in (profile, ann) if p.caveat]
     out: dict[str, Any] = {
@@ -741,12 +745,7 @@ def make_report(out: str | Path, bundle: Optional[str | Path] = None,
         raise ReportError(f"--steps must be >= 1, got {steps}")
     prof = load_profile(profile)
     ann = load_profile(ann_profile)
-    if prof.kind != "neuromorphic":
-        raise ReportError(f"--profile: {prof.path} is kind '{prof.kind}', need a "
-                          f"neuromorphic profile (e.g. loihi1)")
-    if ann.kind != "ann-baseline":
-        raise ReportError(f"--ann-profile: {ann.path} is kind '{ann.kind}', need an "
-                          f"ann-baseline profile (e.g. cmos45nm)")
+    _check_kinds(prof, ann)
     if Path(out).exists() and not overwrite:
         raise ReportError(f"{out}: already exists (pass --overwrite to replace it)")
 
