@@ -1,0 +1,104 @@
+"""The benchmark scripts run (``--smoke``: tiny sizes) and print their tables.
+
+No timing is asserted: only that each script exits 0 and prints its table headers and
+ratio lines.  To keep the suite short the scripts run side by side in two waves;
+``bench_schedule.py`` (first wave) trains the tiny cached bundles the second wave reuses.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+#: run side by side in two waves: the first trains the cached bundles the second reuses
+WAVES = [["bench_schedule.py", "bench_training.py"],
+         ["bench_reference_vs_lava.py", "bench_streaming.py", "bench_scaling.py"]]
+
+
+def _cmd(script: str, cache: Path) -> list[str]:
+    return [sys.executable, str(BENCH / script), "--smoke", "--device", "cpu",
+            "--cache-dir", str(cache)]
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess]:
+    cache = tmp_path_factory.mktemp("bench-cache")
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    results = {}
+    for wave in WAVES:
+        procs = {s: subprocess.Popen(_cmd(s, cache), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True) for s in wave}
+        for script, proc in procs.items():
+            out, err = proc.communicate(timeout=600)
+            results[script] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return results
+
+
+def _ok(outputs: dict, script: str) -> str:
+    res = outputs[script]
+    assert res.returncode == 0, f"{script} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    assert "SMOKE RUN" in res.stdout
+    return res.stdout
+
+
+def test_reference_vs_lava(outputs: dict) -> None:
+    out = _ok(outputs, "bench_reference_vs_lava.py")
+    assert "#### Reference vs. Lava fixed_pt" in out
+    assert "| network | samples × steps | Lava s/run | Lava samples/s |" in out
+    assert "speed-up (reference vs Lava)" in out and "mismatches / spikes compared" in out
+    assert "- synthetic demo bundle (keep 0.5, gated): median speed-up" in out
+    assert "agrees spike for spike" in out  # correctness, not speed
+    assert "Where the reference's time goes" in out and "Where Lava's time goes" in out
+
+
+def test_streaming(outputs: dict) -> None:
+    out = _ok(outputs, "bench_streaming.py")
+    assert "#### Per-sample cost" in out
+    assert "| one run per sample |" in out
+    assert "- One run per sample costs" in out
+    assert "0 mismatches" in out  # a stream with resets computes what separate runs compute
+    assert "Where a run's time goes" in out and "cProfile of a one-sample run" in out
+
+
+def test_schedule(outputs: dict) -> None:
+    out = _ok(outputs, "bench_schedule.py")
+    assert "#### Schedule savings on the synthetic dataset" in out
+    assert "| keep ratio | kept frames per gated layer |" in out
+    assert "synaptic ops per sample" in out and "Loihi 1 energy µJ per sample" in out
+    assert "| 1.00 |" in out and "| 0.50 |" in out
+
+
+def test_training(outputs: dict) -> None:
+    out = _ok(outputs, "bench_training.py")
+    assert "#### Training step" in out
+    assert "| variant | ms per step | samples/s | vs razor EPM off |" in out
+    for name in ("razor, EPM on, full train.py step", "razor, EPM off (slayer blocks)",
+                 "snntorch twin, per-step loop"):
+        assert f"| {name} |" in out
+    assert "- EPM on vs off:" in out and "- slayer vs snntorch:" in out
+    assert "#### Forward agreement of the twin with slayer" in out
+
+
+def test_scaling(outputs: dict) -> None:
+    out = _ok(outputs, "bench_scaling.py")
+    assert "#### Scaling with T" in out and "#### Scaling with layer width" in out
+    assert out.count("speed-up") >= 2
+
+
+def test_run_all_writes_readme_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run_all
+    finally:
+        sys.path.remove(str(BENCH))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# B\n\nintro\n\n{run_all.BEGIN}\nold\n{run_all.END}\n\nafter\n")
+    monkeypatch.setattr(run_all, "README", readme)
+    run_all.write_readme("new table\n")
+    assert readme.read_text() == (f"# B\n\nintro\n\n{run_all.BEGIN}\nnew table\n{run_all.END}"
+                                  f"\n\nafter\n")
