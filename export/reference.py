@@ -329,6 +329,16 @@ class Reference:
     def _tensor(self, arr: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(arr, dtype=np.float64), device=self.device)
 
+    def _weight(self, w: np.ndarray, fan_in_axes: Tuple[int, ...]) -> torch.Tensor:
+        """Synaptic weights as float32 when every fixed-point sum of binary spikes stays an
+        exact float32 integer (sum of |w| over the fan-in < 2**24: ~2.5x faster conv2d),
+        else float64.  Float mode keeps float64, the precision of Lava's float models."""
+        w = np.asarray(w, dtype=np.float64)
+        bound = np.abs(w).sum(axis=fan_in_axes).max(initial=0.0)
+        exact32 = self.mode == "fixed_pt" and bound < 2.0 ** 24
+        return torch.as_tensor(w, dtype=torch.float32 if exact32 else torch.float64,
+                               device=self.device)
+
     def _prepare(self, layer: NetLayer) -> _Layer:
         fixed = self.mode == "fixed_pt"
         shape = tuple(layer.output_shape[::-1])
@@ -337,15 +347,15 @@ class Reference:
         if layer.kind == "dense":
             w = lava_dense_weights(layer) if fixed else float_parameters(layer)["weights"]
             if layer.delay is None:
-                weight = self._tensor(w.T)
+                weight = self._weight(w.T, (0,))
             else:
                 delay_groups = []
                 for k in np.unique(layer.delay):
                     wk = np.where(layer.delay == k, w, 0)
-                    delay_groups.append((int(k), self._tensor(wk.T)))
+                    delay_groups.append((int(k), self._weight(wk.T, (0,))))
         elif layer.kind == "conv":
             w = np.asarray(layer.weight)[:, ::-1, ::-1, :].transpose(0, 3, 2, 1)
-            weight = self._tensor(np.ascontiguousarray(w))
+            weight = self._weight(np.ascontiguousarray(w), (1, 2, 3))
         bias = None
         if layer.bias is not None:
             b = _reverse_axes(np.asarray(layer.bias, dtype=np.int64))
@@ -535,17 +545,22 @@ class Reference:
         if p.kind == "dense":
             flat = s.reshape(steps, n, -1)
             if p.delay_groups is None:
-                return self._shift(flat @ p.weight, p.weight_exp)
+                return self._shift(self._matmul(flat, p.weight), p.weight_exp)
             total = torch.zeros((steps, n) + p.shape, dtype=self.dtype, device=self.device)
             for delay, weight in p.delay_groups:
-                part = self._shift(flat @ weight, p.weight_exp)
+                part = self._shift(self._matmul(flat, weight), p.weight_exp)
                 total += self._delayed(part, delay, stream)
             return total
-        a = F.conv2d(s.reshape(steps * n, *s.shape[2:]), p.weight, stride=p.stride,
-                     padding=p.padding, dilation=p.dilation, groups=p.groups)
+        a = F.conv2d(s.reshape(steps * n, *s.shape[2:]).to(p.weight.dtype), p.weight,
+                     stride=p.stride, padding=p.padding, dilation=p.dilation,
+                     groups=p.groups).to(self.dtype)
         if self.mode == "fixed_pt":  # Lava's signed_clamp(bits=24): wrap-around
             a = torch.remainder(a + _M, _CONV_WRAP) - _M
         return a.reshape(steps, n, *a.shape[1:])
+
+    def _matmul(self, s: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """``s @ weight`` in the weight's precision, returned in the state precision."""
+        return (s.to(weight.dtype) @ weight).to(self.dtype)
 
     @staticmethod
     def _delayed(a: torch.Tensor, delay: int, stream: bool) -> torch.Tensor:
