@@ -11,7 +11,10 @@ empty one.  ``e`` is therefore learned from a zeroth-order estimate instead: dur
 training each sample also runs with a random subset of frames dropped, and ``e_t`` becomes the
 measured loss increase when frame ``t`` is dropped (regressed over all probes so far, see
 ``razor_neuro.train.learn_embeddings``) minus an event cost (its event density: what
-keeping it costs in synaptic operations).
+keeping it costs in synaptic operations).  The probe's loss is the cross-entropy of the
+output spike counts, which is monotone in class evidence (the training loss, a squared
+error to a target rate, is not), and a frame without events is never counted as dropped,
+so an empty frame's importance is exactly 0.
 """
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ class EPM(nn.Module):
         self.embedding = nn.Parameter(0.01 * torch.randn(frames, generator=g), requires_grad=False)
         #: event density of each input frame in the last forward pass, ``[T]``
         self.last_density = torch.zeros(frames)
+        #: which input frames carried events in the last forward pass, per sample, ``[N, T]``
+        self.last_active = torch.zeros(0, frames, dtype=torch.bool)
         self.fc1 = nn.Linear(frames, hidden)
         self.fc2 = nn.Linear(hidden, frames)
 
@@ -77,7 +82,8 @@ class EPM(nn.Module):
         ``reweight`` in [0, 1] blends in the per-sample attention (training only; it
         cannot be deployed with binary spikes, so training anneals it to 0).
         """
-        self.last_density = x.detach().flatten(1, -2).mean(dim=(0, 1))
+        per_frame = x.detach().flatten(1, -2).mean(dim=1)
+        self.last_density, self.last_active = per_frame.mean(dim=0), per_frame > 0
         m = mask.to(x.dtype)
         if m.dim() == 2:
             m = m.view((x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import random
 import time
@@ -33,19 +34,35 @@ class TrainError(ValueError):
     """Bad training arguments or an unusable checkpoint."""
 
 
+def _pruning_span(cfg: TrainConfig) -> tuple[int, int]:
+    """First epoch of the keep-ratio annealing and its length in epochs."""
+    return (int(round(cfg.prune_start * cfg.epochs)),
+            max(1, int(round(cfg.anneal_fraction * cfg.epochs))))
+
+
 def keep_ratio_at(cfg: TrainConfig, epoch: int) -> float:
-    """Progressive keep ratio: anneals linearly from 1.0 to ``cfg.keep_ratio`` over the
-    first ``anneal_fraction`` of the epochs, then stays at the target."""
-    span = max(1, int(round(cfg.anneal_fraction * cfg.epochs)))
-    frac = min(1.0, (epoch + 1) / span)
+    """Progressive keep ratio: 1.0 for the first ``prune_start`` of the epochs (frame
+    importance is then measured on a network that has learned the task, not on a random
+    one), then anneals linearly to ``cfg.keep_ratio`` over ``anneal_fraction`` of the
+    epochs and stays there."""
+    start, span = _pruning_span(cfg)
+    frac = min(1.0, max(0, epoch + 1 - start) / span)
     return 1.0 + (cfg.keep_ratio - 1.0) * frac
 
 
 def reweight_at(cfg: TrainConfig, epoch: int) -> float:
-    """Strength of the per-sample attention re-weighting: 1 → 0 over the same span, so
-    the trained network ends on the deploy path (binary spikes, static masks)."""
-    span = max(1, int(round(cfg.anneal_fraction * cfg.epochs)))
-    return max(0.0, 1.0 - (epoch + 1) / span)
+    """Strength of the per-sample attention re-weighting: 1 → 0 by the end of the
+    keep-ratio annealing, so the trained network ends on the deploy path (binary spikes,
+    static masks)."""
+    start, span = _pruning_span(cfg)
+    return max(0.0, 1.0 - (epoch + 1) / (start + span))
+
+
+def lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Cosine learning-rate decay from ``cfg.lr`` towards 0 over the epochs: the last
+    epochs settle the network on the frozen schedule instead of jumping between minima.
+    A function of the epoch alone, so a resumed run uses the same rates."""
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / cfg.epochs))
 
 
 def build_datasets(cfg: TrainConfig, frames: int) -> tuple[Dataset, Dataset, dict[str, Any]]:
@@ -155,6 +172,8 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     t0 = time.time()
     for epoch in range(start, cfg.epochs):
         ratio, reweight = keep_ratio_at(cfg, epoch), reweight_at(cfg, epoch)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
         if sampler is not None:
             sampler.set_epoch(epoch)
         gen.manual_seed(cfg.seed + epoch)
@@ -163,22 +182,23 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
                             sampler=sampler, generator=gen)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
                    disable=not progress or rank != 0)
+        # One mask per epoch (a top-k that flips between batches trains on no schedule at
+        # all); the schedule is learned until the annealing ends, then frozen, so the last
+        # epochs fine-tune the network on exactly the masks it is deployed with.
+        masks = model.masks(ratio)
+        learning = epoch < sum(_pruning_span(cfg))
         for x, y in bar:
             x, y = x.to(device), y.to(device)
-            masks = model.masks(ratio)
-            # Measure frame importance: probes drop frames from the full input, so a frame
-            # the current top-k already excludes is still measured and can come back.
-            full = torch.ones_like(masks)
-            drop = (torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen)
-                    < cfg.probe_drop).to(device)
-            with torch.no_grad():
-                base = per_sample(loss_fn, model(x, full, reweight), y)
-                probed = per_sample(loss_fn, model(x, full.unsqueeze(1) & ~drop, reweight), y)
+            if learning:
+                drop = (torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen)
+                        < cfg.probe_drop).to(device)
+                probed, base, drop = probe_frames(model, x, y, drop, reweight)
             loss = loss_fn(net(x, masks, reweight), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            learn_embeddings(model, probed, base, drop, cfg)
+            if learning:
+                learn_embeddings(model, probed, base, drop, cfg)
             bar.set_postfix(loss=f"{loss.item() / len(y):.3f}")
         masks = model.masks(ratio)
         record = {"epoch": epoch + 1, "keep_ratio": ratio, "reweight": reweight,
@@ -212,6 +232,41 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     if rank == 0:
         _atomic_write(out / "metrics.json", json.dumps(metrics, indent=2).encode())
     return model, metrics
+
+
+@torch.no_grad()
+def probe_frames(model: RazorSNN, x: torch.Tensor, y: torch.Tensor, drop: torch.Tensor,
+                 reweight: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run ``x`` with all frames and with random frame drops; the loss of both per sample.
+
+    The drops are taken from the full input, not the current masks, so a frame the top-k
+    already excludes is still measured and can come back.  A drop that removes no events
+    (an empty frame) changes nothing and is not counted as one, so an empty frame's
+    measured importance is exactly 0 rather than regression noise.
+
+    Args:
+        drop: ``[L, N, T]`` bool, the frames to drop at each gated layer.
+    Returns:
+        ``(probed, base, drop)``: the per-sample :func:`count_cross_entropy` with and
+        without the drops, ``[N]`` each, and the drops that removed events, ``[L, N, T]``.
+    """
+    full = torch.ones(drop.shape[0], drop.shape[2], dtype=torch.bool, device=x.device)
+    base = per_sample(count_cross_entropy, model(x, full, reweight), y)
+    drop = drop & torch.stack([model.epms[k].last_active for k in sorted(model.epms, key=int)])
+    probed = per_sample(count_cross_entropy, model(x, full.unsqueeze(1) & ~drop, reweight), y)
+    return probed, base, drop
+
+
+def count_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the output spike counts ``out.sum(-1)`` (``out`` ``[N, classes, T]``)
+    taken as logits, summed over the batch: the probe's measure of class evidence.
+
+    Unlike the training loss (``SpikeRate``, a squared error to a target rate), it is
+    monotone in the evidence: fewer true-class or more wrong-class spikes always cost
+    more.  Under ``SpikeRate`` a confident sample whose true class fires above the target
+    rate *gains* when an informative frame is dropped, which taught the schedule to drop
+    the frames the network relies on most."""
+    return torch.nn.functional.cross_entropy(out.flatten(1, -2).sum(-1), y, reduction="sum")
 
 
 def per_sample(loss_fn: torch.nn.Module, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -14,14 +14,15 @@ class TrainConfig:
 
     dataset: str = "synthetic"
     data_root: str = ""
-    epochs: int = 20
+    epochs: int = 30
     keep_ratio: float = 0.5
     batch_size: int = 32
     lr: float = 3e-3
-    probe_forgetting: float = 0.02  # per-batch forgetting of the frame-importance estimate
+    probe_forgetting: float = 0.005  # per-batch forgetting of the frame-importance estimate
     event_cost: float = 1.0
     probe_drop: float = 0.25
-    anneal_fraction: float = 0.5
+    prune_start: float = 0.25  # share of the epochs trained on all frames before pruning
+    anneal_fraction: float = 0.35
     true_rate: float = 0.3
     false_rate: float = 0.03
     seed: int = 0

@@ -8,8 +8,8 @@ import torch
 
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
 from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN
-from razor_neuro.train import (TrainConfig, TrainError, informative_scores, keep_ratio_at,
-                               load_checkpoint, reweight_at, train)
+from razor_neuro.train import (TrainConfig, TrainError, count_cross_entropy, informative_scores,
+                               keep_ratio_at, load_checkpoint, probe_frames, reweight_at, train)
 
 TINY = dict(epochs=2, n_samples=48, batch_size=8)
 
@@ -40,11 +40,28 @@ def test_noise_frames_are_unrelated_to_the_label():
 
 
 def test_schedules_anneal_to_target():
-    cfg = TrainConfig(epochs=10, keep_ratio=0.5, anneal_fraction=0.5)
+    cfg = TrainConfig(epochs=10, keep_ratio=0.5, prune_start=0.2, anneal_fraction=0.5)
     ratios = [keep_ratio_at(cfg, e) for e in range(10)]
-    assert ratios[0] < 1.0 and ratios == sorted(ratios, reverse=True)
-    assert ratios[4:] == [0.5] * 6
-    assert reweight_at(cfg, 0) > 0 and reweight_at(cfg, 4) == 0.0
+    # all frames while the network first learns the task, then a monotone anneal
+    assert ratios[:2] == [1.0, 1.0] and ratios[2] < 1.0 and ratios == sorted(ratios, reverse=True)
+    assert ratios[6:] == [0.5] * 4
+    assert reweight_at(cfg, 0) > reweight_at(cfg, 5) > 0 and reweight_at(cfg, 6) == 0.0
+
+
+def test_probe_ignores_empty_frames_and_measures_evidence():
+    model = RazorSNN(PRESETS["synthetic"])
+    x = (torch.rand(3, 2, 32, 32, 16, generator=torch.Generator().manual_seed(0)) < 0.2).float()
+    x[..., 3] = 0
+    drop = torch.ones(len(model.epms), 3, 16, dtype=torch.bool)
+    _, _, counted = probe_frames(model, x, torch.tensor([0, 1, 2]), drop, 0.0)
+    # the empty input frame is never a drop at the first gated layer; the others are
+    assert not counted[0, :, 3].any() and counted[0, :, [0, 1, 2, 4]].all()
+    out = torch.zeros(1, 6, 16)
+    out[0, 0, :4] = 1
+    more = out.clone()
+    more[0, 0, 4:8] = 1
+    y = torch.tensor([0])
+    assert count_cross_entropy(more, y) < count_cross_entropy(out, y)
 
 
 def test_masks_are_hierarchical_and_sized():

@@ -2,8 +2,11 @@
 
 A bright square moves on a ``size``×``size`` sensor with two polarities (ON at its
 leading edge, OFF at its trailing edge).  It moves in one of ``n_classes // 2`` headings
-during the first half of its motion, then turns left or right; the class is the pair
-(heading, turn).  No single frame tells it, and both halves of the motion are needed.
+during the first half of its motion, then turns left or right by one heading step; the
+class is the pair (heading, turn).  The second leg then runs along another heading, so
+each leg alone is shared by two classes, and the turning point is drawn independently of
+the class, so the object's position does not give the first leg away either: no single
+frame tells the class, and both halves of the motion are needed.
 
 Only some of the ``frames`` time bins carry motion ("informative").  The others are, by
 construction, either empty (the object pauses, the sensor is silent) or pure noise (a
@@ -70,7 +73,10 @@ def make_sample(spec: SyntheticSpec, index: int) -> tuple[np.ndarray, int]:
     turn = (1 if label // headings else -1) * 2 * np.pi / headings
     half = spec.informative_frames // 2
     margin = spec.object_size / 2 + spec.speed * half + 1
-    cx, cy = rng.uniform(margin, spec.size - margin, size=2)
+    # The turning point, not the start, is drawn uniformly: it is then independent of the
+    # class, so where the object is says nothing about where it came from.
+    tx, ty = rng.uniform(margin, spec.size - margin, size=2)
+    cx, cy = tx - spec.speed * half * np.cos(angle), ty - spec.speed * half * np.sin(angle)
     kinds = frame_pattern(spec)
     moves = 0
     out = np.zeros((2, spec.size, spec.size, spec.frames), dtype=np.uint8)
