@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 from razor_neuro import _compat
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
 from razor_neuro.model import PRESETS, ModelConfig, RazorSNN
-from razor_neuro.schedule import FrameSchedule
+from razor_neuro.checkpoint import schedule_from_model
+from razor_neuro.data import dataset_from_spec
 from razor_neuro.train_config import TrainConfig
 
 slayer = _compat.slayer()
@@ -66,18 +67,16 @@ def lr_at(cfg: TrainConfig, epoch: int) -> float:
 
 
 def build_datasets(cfg: TrainConfig, frames: int) -> tuple[Dataset, Dataset, dict[str, Any]]:
-    """Train/test datasets and a JSON-able spec that recreates them."""
+    """Train/test datasets and the JSON-able spec that recreates them
+    (:func:`razor_neuro.data.dataset_from_spec`; export stores it in the bundle)."""
     if cfg.dataset == "synthetic":
-        spec = SyntheticSpec(n_samples=cfg.n_samples, frames=frames, seed=cfg.seed)
-        return (SyntheticEvents(spec, train=True), SyntheticEvents(spec, train=False),
-                {"name": "synthetic", **asdict(spec)})
-    from razor_neuro.data.loaders import load_dataset
-    if not cfg.data_root:
+        spec: dict[str, Any] = {"name": "synthetic", **asdict(
+            SyntheticSpec(n_samples=cfg.n_samples, frames=frames, seed=cfg.seed))}
+    elif not cfg.data_root:
         raise TrainError(f"--data-root: dataset {cfg.dataset!r} needs the directory that holds it")
-    kw = dict(frames=frames, cache_dir=Path(cfg.data_root) / "razor_cache")
-    return (load_dataset(cfg.dataset, cfg.data_root, train=True, **kw),
-            load_dataset(cfg.dataset, cfg.data_root, train=False, **kw),
-            {"name": cfg.dataset, "root": cfg.data_root, "frames": frames})
+    else:
+        spec = {"name": cfg.dataset, "root": cfg.data_root, "frames": frames}
+    return dataset_from_spec(spec, train=True), dataset_from_spec(spec, train=False), spec
 
 
 def seed_everything(seed: int) -> None:
@@ -311,13 +310,6 @@ def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
         epm.learn(beta[l], density[l], cfg.event_cost)
 
 
-def schedule_from_model(model: RazorSNN, masks: torch.Tensor) -> FrameSchedule:
-    """The static frame schedule of a trained model for the given masks ``[L, T]``."""
-    gated = sorted(int(k) for k in model.epms)
-    return FrameSchedule(masks.cpu().numpy(), tuple(model.gated_names),
-                         tuple(model.pipeline_delay(i) for i in gated))
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -334,16 +326,3 @@ def _save_checkpoint(path: Path, model: RazorSNN, opt: torch.optim.Optimizer, cf
                 "dataset": data_spec, "epoch": epoch, "history": history,
                 "rng": torch.get_rng_state()}, buffer)
     _atomic_write(path, buffer.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> tuple[RazorSNN, dict[str, Any]]:
-    """Rebuild the trained model from ``checkpoint.pt``; returns ``(model, checkpoint)``."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        model = RazorSNN(ModelConfig.from_dict(ckpt["model_config"], str(path)),
-                         seed=ckpt["train_config"]["seed"])
-        model.load_state_dict(ckpt["model"])
-    except (OSError, RuntimeError, KeyError, EOFError) as exc:
-        raise TrainError(f"{path}: not a razor-neuro checkpoint ({exc})") from None
-    model.eval()
-    return model, ckpt

@@ -9,7 +9,8 @@ import torch
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
 from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN
 from razor_neuro.train import (TrainConfig, TrainError, count_cross_entropy, informative_scores,
-                               keep_ratio_at, load_checkpoint, probe_frames, reweight_at, train)
+                               keep_ratio_at, probe_frames, reweight_at, train)
+from razor_neuro.checkpoint import load_checkpoint
 
 TINY = dict(epochs=2, n_samples=48, batch_size=8)
 
