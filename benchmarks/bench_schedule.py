@@ -54,7 +54,7 @@ def measure_run(m, r, n, profile):
                                                          [o.cpu().numpy() for o in out]))
     m["correct"] += int((predict(run.outputs[-1]) == s.labels).sum())
     m["seen"] += n
-    total = sum_counts(common.run_counts(bundle.network, run.inputs, run.outputs, bundle.gates))
+    total = sum_counts(common.run_counts(bundle.network, run.inputs, run.outputs))
     m["synops"].append(total.synops / n)
     m["energy"].append(energy_report([total], profile).total_per_sample_pj)
     m["wall"].append(timing.total / n)
@@ -126,8 +126,8 @@ def main(argv=None) -> int:
          f"and energy are measured from the Lava runs' spikes (per-run means; they vary across "
          f"runs because the samples do, not by chance); energy = counts × `loihi1` constants "
          f"(synop 23.6 pJ, neuron update 52/81 pJ inactive/active, 1.7 pJ per routed spike; "
-         f"Davies et al. 2018), and counting's definitions: a pruned frame costs no synaptic "
-         f"operation and no neuron update. Lava s per sample = run wall time / samples, "
+         f"Davies et al. 2018), counted as deployed and as `razor-neuro report` does: a pruned "
+         f"frame delivers no spikes (no synaptic operation) but its neurons still update. Lava s per sample = run wall time / samples, "
          f"fixed costs included (every time step still runs; pruning removes spikes, not "
          f"steps). Float-model accuracy is training's deploy-path accuracy on all test "
          f"samples; the reference accuracy is the same deployed network on all test samples "

@@ -463,14 +463,13 @@ def layer_specs(network: Any) -> list[Any]:
     return specs
 
 
-def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any],
-               gates: dict[int, Any]) -> list[Any]:
+def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> list[Any]:
     """Per-layer :class:`~razor_neuro.counting.LayerCounts` of one recorded run.
 
     ``inputs``/``outputs`` are per-layer spikes in netx order ``[N, *shape, T]`` (as
-    :class:`~razor_neuro.export.lava_graph.LavaRun` holds them); ``gates`` the bundle's
-    ``{layer: keep mask [T]}``.  Counting's definitions apply: a pruned frame costs no
-    synaptic operation and no neuron update.
+    :class:`~razor_neuro.export.lava_graph.LavaRun` holds them, inputs after the gates).
+    As deployed and as ``razor-neuro report`` counts: a pruned frame delivers no spikes (no
+    synaptic operation) but every neuron still updates on it (it decays).
     """
     import numpy as np
     import torch
@@ -482,8 +481,6 @@ def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any],
             x = x.transpose(0, 3, 2, 1, 4)
         if y.ndim == 5:
             y = y.transpose(0, 3, 2, 1, 4)
-        mask = gates.get(i)
         counts.append(count_layer(spec, torch.from_numpy(np.ascontiguousarray(x)),
-                                  torch.from_numpy(np.ascontiguousarray(y)),
-                                  None if mask is None else torch.from_numpy(np.asarray(mask, bool))))
+                                  torch.from_numpy(np.ascontiguousarray(y))))
     return counts
