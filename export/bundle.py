@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -30,6 +27,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from razor_neuro.atomic import write_dir
 from razor_neuro.export.netfile import Network, NetFileError, read_network
 from razor_neuro.schedule import FrameSchedule, ScheduleError
 
@@ -122,25 +120,22 @@ def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
     out = Path(out)
     if target not in TARGETS:
         raise BundleError(f"--target: expected one of {TARGETS}, got '{target}'")
-    if out.exists() and not overwrite:
-        raise BundleError(f"{out}: already exists (pass --overwrite to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    shape = tuple(int(v) for v in input_shape_slayer)
+
+    def fill(tmp: Path) -> None:
         with h5py.File(tmp / "network.net", "w") as f:
             layer = f.create_group("layer")
             for i, block in enumerate(blocks):
                 block.export_hdf5(layer.create_group(str(i)))
-        schedule = FrameSchedule(schedule.masks, schedule.layers, schedule.delays,
-                                 sha256_file(tmp / "network.net"), schedule.meta)
-        schedule.save(tmp / "schedule.json")
-        shape = tuple(int(v) for v in input_shape_slayer)
+        hashed = FrameSchedule(schedule.masks, schedule.layers, schedule.delays,
+                               sha256_file(tmp / "network.net"), schedule.meta)
+        hashed.save(tmp / "schedule.json")
         manifest = {
             "format": FORMAT,
             "target": target,
             "input_shape": list(shape[::-1]),  # netx: (x, y, f) = (W, H, C)
             "input_shape_slayer": list(shape),
-            "frames": schedule.frames,
+            "frames": hashed.frames,
             "n_classes": int(n_classes),
             "dataset": dataset,
             **(extra or {}),
@@ -148,16 +143,8 @@ def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
             "files": {name: sha256_file(tmp / name) for name in FILES},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a bundle is shared
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return write_dir(out, fill, overwrite, BundleError)
 
 
 def load_bundle(path: str | Path) -> Bundle:

@@ -6,14 +6,13 @@ the manifest, the graph from ``network.net`` + ``schedule.json``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from razor_neuro.atomic import write_file
 from razor_neuro.data import dataset_from_spec, fingerprint
 from razor_neuro.export.bundle import Bundle, package_versions
 
@@ -99,18 +98,8 @@ def layer_summary(names: Sequence[str], inputs: Sequence[np.ndarray],
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:
-    """Write ``data`` as JSON atomically (temp file in the same directory, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` as JSON atomically (:func:`razor_neuro.atomic.write_file`)."""
+    return write_file(path, json.dumps(data, indent=2).encode())
 
 
 def run_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt",

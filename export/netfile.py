@@ -319,6 +319,14 @@ def _conv_out_shape(in_shape: Tuple[int, ...], c_out: int, kernel: Tuple[int, in
     return int(x), int(y), int(c_out)
 
 
+def flatten_spikes(spikes: np.ndarray) -> np.ndarray:
+    """What netx's flatten connection (``out.transpose([2, 1, 0]).flatten()``) delivers:
+    ``[N, x, y, f, T]`` -> ``[N, f*y*x, T]`` (C-order over ``(f, y, x)``, i.e. slayer's
+    ``(C, H, W)`` flatten)."""
+    n, t = spikes.shape[0], spikes.shape[-1]
+    return np.moveaxis(spikes, (1, 2, 3), (3, 2, 1)).reshape(n, -1, t)
+
+
 def read_network(path: "str | os.PathLike[str]",
                  input_shape: Optional[Sequence[int]] = None) -> Network:
     """Read a netx HDF5 network.

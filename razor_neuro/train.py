@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
 from razor_neuro import _compat
+from razor_neuro.atomic import write_file
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
 from razor_neuro.model import PRESETS, ModelConfig, RazorSNN
 from razor_neuro.checkpoint import schedule_from_model
@@ -229,7 +230,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     if isinstance(test_set, SyntheticEvents):
         metrics.update(informative_scores(masks[0], test_set.informative))
     if rank == 0:
-        _atomic_write(out / "metrics.json", json.dumps(metrics, indent=2).encode())
+        write_file(out / "metrics.json", json.dumps(metrics, indent=2).encode())
     return model, metrics
 
 
@@ -310,13 +311,6 @@ def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
         epm.learn(beta[l], density[l], cfg.event_cost)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _save_checkpoint(path: Path, model: RazorSNN, opt: torch.optim.Optimizer, cfg: TrainConfig,
                      mcfg: ModelConfig, data_spec: dict[str, Any], epoch: int,
                      history: list[dict[str, Any]]) -> None:
@@ -325,4 +319,4 @@ def _save_checkpoint(path: Path, model: RazorSNN, opt: torch.optim.Optimizer, cf
                 "model_config": mcfg.to_dict(), "train_config": asdict(cfg),
                 "dataset": data_spec, "epoch": epoch, "history": history,
                 "rng": torch.get_rng_state()}, buffer)
-    _atomic_write(path, buffer.getvalue())
+    write_file(path, buffer.getvalue())

@@ -30,9 +30,6 @@ Counting conventions (on top of :mod:`razor_neuro.counting`):
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -40,7 +37,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
+from razor_neuro.atomic import write_dir
 from razor_neuro.counting import LayerCounts, LayerSpec, count_layer, sum_counts
+from razor_neuro.export.netfile import flatten_spikes
 from razor_neuro.energy import (HardwareProfile, estimate_cores, layer_energy,
                                 load_profile)
 
@@ -153,12 +152,6 @@ def to_slayer(spikes: Any) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def _flatten_netx(a: np.ndarray) -> np.ndarray:
-    """netx's ``out.transpose([2, 1, 0]).flatten()`` per sample and step."""
-    n, t = a.shape[0], a.shape[-1]
-    return np.moveaxis(a, (1, 2, 3), (3, 2, 1)).reshape(n, -1, t)
-
-
 def count_run(network: Any, specs: Sequence[LayerSpec], x: np.ndarray,
               inputs: Sequence[Any], outputs: Sequence[Any],
               gates: dict[int, np.ndarray], labels: Optional[np.ndarray]) -> RunCounts:
@@ -178,7 +171,7 @@ def count_run(network: Any, specs: Sequence[LayerSpec], x: np.ndarray,
         if mask is not None and not mask.all():
             pre = x != 0 if i == 0 else outputs[i - 1]
             if layer.flatten_before:
-                pre = _flatten_netx(pre)
+                pre = flatten_spikes(pre)
             m = count_layer(spec, torch.from_numpy(inp), torch.from_numpy(out),
                             keep_mask=torch.from_numpy(mask),
                             unpruned_input_spikes=torch.from_numpy(to_slayer(pre)))
@@ -668,37 +661,10 @@ def report_data(primary: Measurement, profile: HardwareProfile, ann: HardwarePro
 
 def write_report_dir(out: str | Path, writer: Callable[[Path], None],
                      overwrite: bool = False) -> Path:
-    """Create ``out`` atomically: ``writer(tmp)`` fills a temporary sibling directory,
-    which is then renamed into place.  A failure leaves nothing (and an existing ``out``
-    untouched)."""
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ReportError(f"{out}: already exists (pass --overwrite to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    old: Optional[Path] = None
-    try:
-        writer(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / "report")
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            if old is not None:
-                os.replace(old / "report", out)
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
+    """Create ``out`` atomically (:func:`razor_neuro.atomic.write_dir`): ``writer(tmp)``
+    fills a temporary sibling directory, which is then renamed into place.  A failure
+    leaves nothing (and an existing ``out`` untouched)."""
+    return write_dir(out, writer, overwrite, ReportError)
 
 
 @dataclass(frozen=True)
