@@ -37,8 +37,10 @@ from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
 from razor_neuro.export.processes import FrameGate, SpikeRecorder  # noqa: E402
-from razor_neuro.export.netfile import NetLayer, Network, read_network  # noqa: E402
-from razor_neuro.export.reference import float_parameters  # noqa: E402
+from razor_neuro.export.netfile import (NetLayer, Network, flatten_spikes,  # noqa: E402
+                                        read_network)
+from razor_neuro.export.reference import (float_parameters, lava_latency,  # noqa: E402
+                                          lava_stream)
 
 TAGS = ("fixed_pt", "floating_pt")
 
@@ -123,8 +125,9 @@ class LavaGraph:
         return tuple(self.network.input_shape)
 
     def window_start(self, i: int) -> int:
-        """``W_i``: the step at which layer ``i`` processes frame 0 of the first sample."""
-        return 1 + (self.network.layers[0].kind != "input") + i
+        """``W_i``: the step at which layer ``i`` processes frame 0 of the first sample
+        (one after its record index, the reference's :func:`lava_latency`)."""
+        return 1 + lava_latency(self.network, i)
 
     def _build(self, data: np.ndarray, tmp: Path, tag: str
                ) -> tuple[list[Path], list[Path | None], Any]:
@@ -196,12 +199,10 @@ class LavaGraph:
         if self.frames is None and n != 1:
             raise GraphError("input: without resets only one sample can run")
         layers = self.network.layers
-        n_steps = n * T + self.window_start(len(layers) - 1) - 1
         t0 = time.perf_counter()
-        data = np.zeros((*self.input_shape, n_steps), dtype=np.int32)
-        data[..., :n * T] = np.moveaxis(x != 0, 0, -2).reshape(*self.input_shape, n * T)
-        if layers[0].kind == "input":  # the source stands in for netx's input transform
-            data *= 64 if layers[0].input_weight is None else int(layers[0].input_weight)
+        # samples back to back, scaled by an Input block's weight (the source stands in for
+        # netx's input transform), plus the steps the last layer needs to finish
+        data, n_steps, _ = lava_stream(self.network, x)
         with tempfile.TemporaryDirectory(prefix="razor-lava-") as tmp:
             sinks, gate_sinks, source = self._build(data, Path(tmp), tag)
             t1 = time.perf_counter()
@@ -221,8 +222,8 @@ class LavaGraph:
                 inputs.append(gated[i])
                 continue
             prev = (x != 0) if i == 0 else outs[i - 1]
-            if layer.flatten_before:  # netx: out.transpose([2, 1, 0]).flatten()
-                prev = np.moveaxis(prev, (1, 2, 3), (3, 2, 1)).reshape(n, -1, T)
+            if layer.flatten_before:
+                prev = flatten_spikes(prev)
             inputs.append(prev.astype(np.uint8))
         return LavaRun(outs, inputs, n_steps,
                        {"build": t1 - t0, "run": t2 - t1, "read": time.perf_counter() - t2})
