@@ -437,32 +437,6 @@ def quiet_stdout() -> Iterator[None]:
 
 # ------------------------------------------------------------------------- counting
 
-def layer_specs(network: Any) -> list[Any]:
-    """:class:`razor_neuro.counting.LayerSpec` of each weight layer of a netx network
-    (slayer order ``(C, H, W)``), for counting synaptic operations."""
-    from razor_neuro.counting import LayerSpec
-    specs = []
-    for layer in network.layers:
-        if layer.kind == "dense":
-            n_in = 1
-            for v in layer.input_shape:
-                n_in *= int(v)
-            specs.append(LayerSpec(f"layer{layer.file_index}", "dense", (n_in,),
-                                   (int(layer.output_shape[0]),)))
-        elif layer.kind == "conv":
-            w = layer.weight  # (C_out, W, H, C_in/groups)
-            specs.append(LayerSpec(f"layer{layer.file_index}", "conv",
-                                   tuple(layer.input_shape[::-1]), tuple(layer.output_shape[::-1]),
-                                   kernel=(int(w.shape[2]), int(w.shape[1])),
-                                   stride=tuple(layer.stride[::-1]),
-                                   padding=tuple(layer.padding[::-1]),
-                                   dilation=tuple(layer.dilation[::-1]), groups=int(layer.groups)))
-        else:
-            raise ValueError(f"layer{layer.file_index}: counting supports conv and dense layers, "
-                             f"not {layer.kind!r}")
-    return specs
-
-
 def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> list[Any]:
     """Per-layer :class:`~razor_neuro.counting.LayerCounts` of one recorded run.
 
@@ -471,16 +445,12 @@ def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> l
     As deployed and as ``razor-neuro report`` counts: a pruned frame delivers no spikes (no
     synaptic operation) but every neuron still updates on it (it decays).
     """
-    import numpy as np
     import torch
     from razor_neuro.counting import count_layer
+    from razor_neuro.report.build import layer_spec, to_slayer
     counts = []
-    for i, spec in enumerate(layer_specs(network)):
-        x, y = np.asarray(inputs[i]), np.asarray(outputs[i])
-        if x.ndim == 5:  # netx (N, W, H, C, T) -> slayer (N, C, H, W, T)
-            x = x.transpose(0, 3, 2, 1, 4)
-        if y.ndim == 5:
-            y = y.transpose(0, 3, 2, 1, 4)
-        counts.append(count_layer(spec, torch.from_numpy(np.ascontiguousarray(x)),
-                                  torch.from_numpy(np.ascontiguousarray(y))))
+    for i, layer in enumerate(network.layers):
+        spec = layer_spec(layer, f"layer{layer.file_index}")
+        counts.append(count_layer(spec, torch.from_numpy(to_slayer(inputs[i])),
+                                  torch.from_numpy(to_slayer(outputs[i]))))
     return counts
