@@ -32,6 +32,15 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keep_ratio(text: str) -> float | tuple[float, ...]:
+    """``0.5`` → 0.5; ``0.5,1,0.75`` → one ratio per gated layer."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
 def _export(args: argparse.Namespace) -> int:
     from razor_neuro.export.exporter import export_checkpoint
 
@@ -150,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="synthetic (built in) or dvs_gesture, ncaltech101, cifar10_dvs, shd")
     t.add_argument("--data-root", help="directory holding a real dataset")
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    t.add_argument("--keep-ratio", type=float, default=0.5, help="target share of frames kept")
+    t.add_argument("--keep-ratio", type=_keep_ratio, default=TrainConfig.keep_ratio, metavar="R[,R...]",
+                   help="share of input frames kept (first gated layer; deeper layers keep all), "
+                        "or one comma-separated share per gated layer to prune deeper layers too")
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--config", help="TOML model config (default: the dataset's preset)")
     t.add_argument("--seed", type=int, default=0)

@@ -55,16 +55,12 @@ class EPM(nn.Module):
         s = x.flatten(1, -2).mean(dim=1)
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(s + self.embedding))))
 
-    def keep_mask(self, keep: int, allowed: torch.Tensor | None = None) -> torch.Tensor:
-        """Static binary mask ``[T]``: the ``keep`` frames with the largest embedding,
-        chosen among ``allowed`` frames (hierarchical pruning); depends on ``e`` alone."""
-        e = self.embedding.detach()
-        if allowed is not None:
-            keep = min(keep, int(allowed.sum()))
-            e = e.masked_fill(~allowed, float("-inf"))
-        mask = torch.zeros(self.frames, dtype=torch.bool, device=e.device)
+    def keep_mask(self, keep: int) -> torch.Tensor:
+        """Static binary mask ``[T]``: the ``keep`` frames with the largest embedding;
+        depends on ``e`` alone."""
+        mask = torch.zeros(self.frames, dtype=torch.bool, device=self.embedding.device)
         if keep > 0:
-            mask[torch.topk(e, keep).indices] = True
+            mask[torch.topk(self.embedding.detach(), keep).indices] = True
         return mask
 
     @torch.no_grad()

@@ -9,7 +9,7 @@ import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -106,6 +106,29 @@ PRESETS: dict[str, ModelConfig] = {
 }
 
 
+def layer_keep_ratios(keep_ratio: float | Sequence[float], layers: int) -> list[float]:
+    """Per-gated-layer keep ratios, length ``layers``.
+
+    One number prunes the network's input: the first gated layer keeps that share of the
+    frames and deeper gated layers keep all of theirs.  A sequence gives one ratio per gated
+    layer (deeper layers then prune too, each choosing its own frames).
+
+    Raises:
+        ConfigError: a ratio outside (0, 1], or a sequence of the wrong length.
+    """
+    if isinstance(keep_ratio, (int, float)):
+        ratios = [float(keep_ratio)] + [1.0] * (layers - 1)
+    else:
+        ratios = [float(r) for r in keep_ratio]
+        if len(ratios) != layers:
+            raise ConfigError(f"keep ratio: expected one value or {layers} (one per gated layer), "
+                              f"got {len(ratios)}")
+    bad = [r for r in ratios if not 0.0 < r <= 1.0]
+    if bad:
+        raise ConfigError(f"keep ratio: expected values in (0, 1], got {bad[0]}")
+    return ratios
+
+
 class RazorSNN(nn.Module):
     """Razor SNN.  Input ``[N, *input_shape, T]`` spikes; output ``[N, n_classes, T]`` spikes.
 
@@ -171,17 +194,19 @@ class RazorSNN(nn.Module):
         masks are the same frame masks in both."""
         return sum(1 for b in self.blocks[:block] if hasattr(b, "synapse"))
 
-    def masks(self, keep_ratio: float | list[float]) -> torch.Tensor:
-        """Hierarchical static keep masks ``[L, T]`` (bool), one row per gated block.
+    def masks(self, keep_ratio: float | Sequence[float]) -> torch.Tensor:
+        """Static keep masks ``[L, T]`` (bool), one row per gated block.
 
-        A deeper layer keeps a subset of the frames the gated layer before it keeps."""
+        Each gated layer keeps the ``round(ratio * T)`` frames with the largest values of
+        its own embedding (see :func:`layer_keep_ratios` for how ``keep_ratio`` maps to
+        layers).  A deeper layer's mask is not confined to the frames the layer before it
+        keeps: its input at a frame pruned upstream still carries spikes from the earlier
+        layers' state, and those late steps are where a rate-coded network turns its
+        integrated evidence into output spikes (``README.md``, "Training")."""
         T = self.config.frames
-        ratios = keep_ratio if isinstance(keep_ratio, list) else [keep_ratio] * len(self.epms)
-        rows: list[torch.Tensor] = []
-        for (_, epm), ratio in zip(sorted(self.epms.items(), key=lambda kv: int(kv[0])), ratios):
-            m = epm.keep_mask(int(round(ratio * T)), rows[-1] if rows else None)
-            rows.append(m)
-        return torch.stack(rows)
+        ratios = layer_keep_ratios(keep_ratio, len(self.epms))
+        epms = [epm for _, epm in sorted(self.epms.items(), key=lambda kv: int(kv[0]))]
+        return torch.stack([epm.keep_mask(int(round(r * T))) for epm, r in zip(epms, ratios)])
 
     def forward(self, x: torch.Tensor, masks: torch.Tensor, reweight: float = 0.0,
                 record: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:

@@ -1,4 +1,4 @@
-"""Training loop: progressive keep ratio, hierarchical masks, checkpoints, resume, DDP.
+"""Training loop: progressive keep ratio, per-layer masks, frame dropout, checkpoints, resume, DDP.
 
 Output contract (relied on by export and report): ``OUT/checkpoint.pt`` and
 ``OUT/metrics.json`` (see :func:`train`).
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from razor_neuro import _compat
 from razor_neuro.atomic import write_file
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
-from razor_neuro.model import PRESETS, ModelConfig, RazorSNN
+from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN, layer_keep_ratios
 from razor_neuro.checkpoint import schedule_from_model
 from razor_neuro.data import dataset_from_spec
 from razor_neuro.train_config import TrainConfig
@@ -42,14 +42,27 @@ def _pruning_span(cfg: TrainConfig) -> tuple[int, int]:
             max(1, int(round(cfg.anneal_fraction * cfg.epochs))))
 
 
-def keep_ratio_at(cfg: TrainConfig, epoch: int) -> float:
-    """Progressive keep ratio: 1.0 for the first ``prune_start`` of the epochs (frame
-    importance is then measured on a network that has learned the task, not on a random
-    one), then anneals linearly to ``cfg.keep_ratio`` over ``anneal_fraction`` of the
-    epochs and stays there."""
+def keep_ratio_at(cfg: TrainConfig, epoch: int, layers: int) -> list[float]:
+    """Progressive keep ratio of each of the ``layers`` gated layers: 1.0 for the first
+    ``prune_start`` of the epochs (frame importance is then measured on a network that has
+    learned the task, not on a random one), then annealed linearly to the layer's target
+    (:func:`razor_neuro.model.layer_keep_ratios`) over ``anneal_fraction`` of the epochs."""
     start, span = _pruning_span(cfg)
     frac = min(1.0, max(0, epoch + 1 - start) / span)
-    return 1.0 + (cfg.keep_ratio - 1.0) * frac
+    return [1.0 + (r - 1.0) * frac for r in layer_keep_ratios(cfg.keep_ratio, layers)]
+
+
+def frame_dropout(masks: torch.Tensor, n: int, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Per-sample training masks ``[L, n, T]``: ``masks`` ``[L, T]`` with each sample's
+    frames dropped at random (probability ``p``, the same frames at every gated layer).
+
+    While the schedule is being learned, a network that always sees every frame learns to
+    lean on whatever a frame brings, noise bursts included (they drive the neurons towards
+    threshold), and then loses accuracy when the schedule prunes them.  Trained with random
+    frames missing, it cannot count on any single frame, and the probe measures what each
+    frame is worth to a network that does not depend on it."""
+    keep = torch.rand((n, masks.shape[1]), generator=generator) >= p
+    return masks.unsqueeze(1) & keep.to(masks.device).unsqueeze(0)
 
 
 def reweight_at(cfg: TrainConfig, epoch: int) -> float:
@@ -126,8 +139,6 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     CPU, nccl on CUDA); rank 0 writes the files.  Returns the trained model and the
     metrics (the contents of ``metrics.json``).
     """
-    if not 0.0 < cfg.keep_ratio <= 1.0:
-        raise TrainError(f"--keep-ratio: expected a value in (0, 1], got {cfg.keep_ratio}")
     if cfg.epochs < 1:
         raise TrainError(f"--epochs: expected a positive integer, got {cfg.epochs}")
     out = Path(out)
@@ -145,6 +156,10 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
     train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
     model = RazorSNN(mcfg, seed=cfg.seed).to(device)
+    try:
+        layer_keep_ratios(cfg.keep_ratio, len(model.epms))
+    except ConfigError as exc:
+        raise TrainError(str(exc).replace("keep ratio:", "--keep-ratio:", 1)) from None
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     start, history = 0, []
     ckpt_path = out / "checkpoint.pt"
@@ -171,7 +186,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     probe_gen = torch.Generator()
     t0 = time.time()
     for epoch in range(start, cfg.epochs):
-        ratio, reweight = keep_ratio_at(cfg, epoch), reweight_at(cfg, epoch)
+        ratio, reweight = keep_ratio_at(cfg, epoch, len(model.epms)), reweight_at(cfg, epoch)
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, epoch)
         if sampler is not None:
@@ -193,7 +208,9 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
                 drop = (torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen)
                         < cfg.probe_drop).to(device)
                 probed, base, drop = probe_frames(model, x, y, drop, reweight)
-            loss = loss_fn(net(x, masks, reweight), y)
+            # once the schedule is frozen, the network trains on exactly the deployed masks
+            train_masks = frame_dropout(masks, len(y), cfg.frame_dropout, probe_gen) if learning else masks
+            loss = loss_fn(net(x, train_masks, reweight), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -207,10 +224,11 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         history.append(record)
         if rank == 0:
             if progress:
-                tqdm.write(f"epoch {epoch + 1}: keep {ratio:.2f}  deploy acc {record['deploy_accuracy']:.3f}  "
+                keep = ",".join(f"{r:.2f}" for r in ratio)
+                tqdm.write(f"epoch {epoch + 1}: keep {keep}  deploy acc {record['deploy_accuracy']:.3f}  "
                            f"train-path acc {record['train_path_accuracy']:.3f}")
             _save_checkpoint(ckpt_path, model, opt, cfg, mcfg, data_spec, epoch, history)
-    masks = model.masks(keep_ratio_at(cfg, cfg.epochs - 1))
+    masks = model.masks(keep_ratio_at(cfg, cfg.epochs - 1, len(model.epms)))
     schedule = schedule_from_model(model, masks)
     last = history[-1]
     metrics: dict[str, Any] = {

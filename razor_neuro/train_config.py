@@ -15,12 +15,13 @@ class TrainConfig:
     dataset: str = "synthetic"
     data_root: str = ""
     epochs: int = 30
-    keep_ratio: float = 0.5
+    keep_ratio: float | tuple[float, ...] = 0.5  # see razor_neuro.model.layer_keep_ratios
     batch_size: int = 32
     lr: float = 3e-3
     probe_forgetting: float = 0.005  # per-batch forgetting of the frame-importance estimate
     event_cost: float = 1.0
     probe_drop: float = 0.25
+    frame_dropout: float = 0.25  # share of frames dropped from each training sample while the schedule is learned
     prune_start: float = 0.25  # share of the epochs trained on all frames before pruning
     anneal_fraction: float = 0.35
     true_rate: float = 0.3

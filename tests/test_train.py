@@ -9,7 +9,7 @@ import torch
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
 from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN
 from razor_neuro.train import (TrainConfig, TrainError, count_cross_entropy, informative_scores,
-                               keep_ratio_at, probe_frames, reweight_at, train)
+                               frame_dropout, keep_ratio_at, probe_frames, reweight_at, train)
 from razor_neuro.checkpoint import load_checkpoint
 
 TINY = dict(epochs=2, n_samples=48, batch_size=8)
@@ -42,10 +42,17 @@ def test_noise_frames_are_unrelated_to_the_label():
 
 def test_schedules_anneal_to_target():
     cfg = TrainConfig(epochs=10, keep_ratio=0.5, prune_start=0.2, anneal_fraction=0.5)
-    ratios = [keep_ratio_at(cfg, e) for e in range(10)]
+    ratios = [keep_ratio_at(cfg, e, 4) for e in range(10)]
+    first = [r[0] for r in ratios]
     # all frames while the network first learns the task, then a monotone anneal
-    assert ratios[:2] == [1.0, 1.0] and ratios[2] < 1.0 and ratios == sorted(ratios, reverse=True)
-    assert ratios[6:] == [0.5] * 4
+    assert first[:2] == [1.0, 1.0] and first[2] < 1.0 and first == sorted(first, reverse=True)
+    assert first[6:] == [0.5] * 4
+    # one number prunes the input only; a list anneals every gated layer to its own target
+    assert all(r[1:] == [1.0, 1.0, 1.0] for r in ratios)
+    per_layer = TrainConfig(epochs=10, keep_ratio=(0.5, 0.75, 1.0, 0.25), prune_start=0.2,
+                            anneal_fraction=0.5)
+    assert keep_ratio_at(per_layer, 9, 4) == [0.5, 0.75, 1.0, 0.25]
+    assert keep_ratio_at(per_layer, 4, 4)[3] < keep_ratio_at(per_layer, 4, 4)[1] < 1.0
     assert reweight_at(cfg, 0) > reweight_at(cfg, 5) > 0 and reweight_at(cfg, 6) == 0.0
 
 
@@ -65,14 +72,39 @@ def test_probe_ignores_empty_frames_and_measures_evidence():
     assert count_cross_entropy(more, y) < count_cross_entropy(out, y)
 
 
-def test_masks_are_hierarchical_and_sized():
+def test_masks_are_per_layer_and_sized():
     model = RazorSNN(PRESETS["synthetic"])
-    masks = model.masks([0.75, 0.5, 0.5, 0.25])
     T = PRESETS["synthetic"].frames
+    with torch.no_grad():
+        for l, epm in enumerate(model.epms[k] for k in sorted(model.epms, key=int)):
+            epm.embedding.copy_(torch.arange(T, dtype=torch.float) * (1 if l % 2 else -1))
+    masks = model.masks([0.75, 0.5, 0.5, 0.25])
     assert masks.shape == (4, T)
     assert masks.sum(1).tolist() == [12, 8, 8, 4]
-    for l in range(1, len(masks)):
-        assert not (masks[l] & ~masks[l - 1]).any()
+    # each layer keeps the frames its own embedding ranks highest, even ones pruned upstream
+    assert masks[0].tolist() == [True] * 12 + [False] * 4
+    assert masks[1].tolist() == [False] * 8 + [True] * 8
+    assert masks[3].tolist() == [False] * 12 + [True] * 4
+    # one number prunes the network's input; deeper gated layers keep every frame
+    single = model.masks(0.5)
+    assert single[0].sum() == 8 and single[1:].all()
+    with pytest.raises(ConfigError, match="one per gated layer"):
+        model.masks([0.5, 0.5])
+    with pytest.raises(ConfigError, match=r"\(0, 1\]"):
+        model.masks([0.5, 0.5, 0.0, 1.0])
+
+
+def test_frame_dropout_drops_whole_frames_per_sample():
+    masks = torch.ones(3, 16, dtype=torch.bool)
+    masks[:, 5] = False
+    out = frame_dropout(masks, 200, 0.25, torch.Generator().manual_seed(0))
+    assert out.shape == (3, 200, 16)
+    assert not out[:, :, 5].any()  # a pruned frame stays pruned
+    assert (out == out[0]).all()  # the same frames at every gated layer
+    dropped = 1 - out[0][:, masks[0]].float().mean()
+    assert 0.2 < dropped < 0.3
+    assert (out[0].sum(1) != out[0, 0].sum()).any()  # drawn per sample
+    assert frame_dropout(masks, 4, 0.0, torch.Generator()).equal(masks.unsqueeze(1).expand(3, 4, 16))
 
 
 def test_pruned_frames_deliver_nothing():
@@ -93,8 +125,10 @@ def test_informative_scores():
 
 
 def test_bad_arguments():
-    with pytest.raises(TrainError, match="keep-ratio"):
+    with pytest.raises(TrainError, match=r"--keep-ratio: expected values in \(0, 1\]"):
         train(TrainConfig(keep_ratio=0.0), "/nonexistent")
+    with pytest.raises(TrainError, match="--keep-ratio: expected one value or 4"):
+        train(TrainConfig(keep_ratio=(0.5, 0.5)), "/nonexistent")
     with pytest.raises(ConfigError, match=r"layers\[0\].kind"):
         ModelConfig.from_dict({"input_shape": [2], "n_classes": 2, "frames": 4,
                                "layers": [{"kind": "pool", "out": 2}]})
@@ -133,6 +167,10 @@ def test_cli_train_and_error(tmp_path):
     bad = subprocess.run(cmd + ["train", "--epochs", "0", "--out", str(tmp_path)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--epochs" in bad.stderr
+    bad = subprocess.run(cmd + ["train", "--keep-ratio", "0.5,0.5", "--out", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "--keep-ratio: expected one value or 4 (one per gated layer), got 2" in bad.stderr
     assert not (tmp_path / "metrics.json").exists()
 
 
