@@ -1,4 +1,5 @@
-"""Benchmark 3: what the static frame schedule saves, for keep ratios 1.0, 0.75, 0.5, 0.25.
+"""Benchmark 3: what the static frame schedule saves, for input keep ratios 1.0, 0.75, 0.5, 0.25
+and for 0.5 at every gated layer.
 
 One model per keep ratio is trained on the synthetic dataset (the demo's settings with
 fewer epochs, see ``common.BENCH_EPOCHS``) and exported; the bundles are cached under
@@ -20,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import Stat, emit, num, ratio, table  # noqa: E402
 
-KEEPS = (1.0, 0.75, 0.5, 0.25)
+# one number prunes the input only; the tuple prunes every gated layer (razor_neuro.model.layer_keep_ratios)
+KEEPS = (1.0, 0.75, 0.5, 0.25, (0.5, 0.5, 0.5, 0.5))
 
 
 def prepare(keep, args):
@@ -108,13 +110,13 @@ def main(argv=None) -> int:
         en_ratio = ratio(r["energy"], base["energy"])
         wall_ratio = ratio(r["wall"], base["wall"])
         rows.append([
-            f"{r['keep']:.2f}", "/".join(map(str, r["kept"])) + f" of {r['frames']}",
+            common.keep_label(r["keep"]), "/".join(map(str, r["kept"])) + f" of {r['frames']}",
             num(r["metrics"]["deploy_accuracy"]), num(r["lava_acc"]), num(r["ref_acc"]),
             r["synops"].fmt(), syn_ratio.fmt(suffix="×"),
             r["energy"].fmt(scale=1e-6), en_ratio.fmt(suffix="×"),
             r["wall"].fmt(), wall_ratio.fmt(suffix="×"), r["mismatches"]])
     trained = "; ".join(
-        f"keep {r['keep']:.2f}: {'cached' if r['metrics'].get('cached') else 'trained'} "
+        f"keep {common.keep_label(r['keep'])}: {'cached' if r['metrics'].get('cached') else 'trained'} "
         f"({r['metrics']['epochs']} epochs, {num(r['metrics']['seconds'])} s)" for r in results)
     emit(table(
         ["keep ratio", "kept frames per gated layer", "accuracy: float model",

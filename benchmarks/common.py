@@ -386,7 +386,12 @@ def _source_hash() -> str:
     return h.hexdigest()
 
 
-def train_config(keep: float, smoke: bool) -> Any:
+def keep_label(keep: float | tuple[float, ...]) -> str:
+    """``0.50`` for an input keep ratio, ``0.50,0.50,...`` for one ratio per gated layer."""
+    return ",".join(f"{k:.2f}" for k in keep) if isinstance(keep, tuple) else f"{keep:.2f}"
+
+
+def train_config(keep: float | tuple[float, ...], smoke: bool) -> Any:
     from razor_neuro.train_config import TrainConfig
     if smoke:
         return TrainConfig(epochs=SMOKE_EPOCHS, n_samples=SMOKE_SAMPLES, batch_size=16,
@@ -394,7 +399,7 @@ def train_config(keep: float, smoke: bool) -> Any:
     return TrainConfig(epochs=BENCH_EPOCHS, n_samples=BENCH_SAMPLES, keep_ratio=keep)
 
 
-def cached_bundle(keep: float, cache_dir: Path, smoke: bool = False, fresh: bool = False,
+def cached_bundle(keep: float | tuple[float, ...], cache_dir: Path, smoke: bool = False, fresh: bool = False,
                   log: Callable[[str], None] | None = None) -> tuple[Path, dict[str, Any]]:
     """Train the synthetic preset at ``keep`` and export it, or reuse the cached result.
 
@@ -409,7 +414,7 @@ def cached_bundle(keep: float, cache_dir: Path, smoke: bool = False, fresh: bool
     cfg = train_config(keep, smoke)
     key = hashlib.sha256(json.dumps({"cfg": asdict(cfg), "model": PRESETS["synthetic"].to_dict(),
                                      "src": _source_hash()}, sort_keys=True).encode()).hexdigest()
-    root = Path(cache_dir) / f"{'smoke-' if smoke else ''}keep{keep:.2f}-{key[:12]}"
+    root = Path(cache_dir) / f"{'smoke-' if smoke else ''}keep{keep_label(keep)}-{key[:12]}"
     bundle, metrics_path = root / "bundle", root / "run" / "metrics.json"
     if not fresh and (bundle / "manifest.json").is_file() and metrics_path.is_file():
         from razor_neuro.export.bundle import BundleError, load_bundle
