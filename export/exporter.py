@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from razor_neuro.checkpoint import load_checkpoint, schedule_from_model
+from razor_neuro.checkpoint import CheckpointError, load_checkpoint, schedule_from_model
 from razor_neuro.data import dataset_from_spec, fingerprint
 from razor_neuro.export.bundle import sha256_file, write_bundle
 
@@ -14,15 +14,23 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, target: str = "lo
                       overwrite: bool = False) -> Path:
     """Turn ``checkpoint.pt`` into a bundle at ``out``.
 
-    The schedule is the deploy path's static masks at the checkpoint's target keep ratio
-    (the masks training evaluated its ``deploy_accuracy`` with).
+    The schedule is the deploy path's static masks at the checkpoint's per-layer keep
+    ratios (the masks training evaluated that epoch's ``deploy_accuracy`` with).
 
     Returns:
         The bundle directory.
+
+    Raises:
+        CheckpointError: not a checkpoint, or one without per-layer keep ratios (written
+            by a razor-neuro whose keep ratio meant something else: its schedule cannot be
+            reproduced).
     """
     model, ckpt = load_checkpoint(checkpoint)
     cfg = model.config
-    keep = ckpt["train_config"]["keep_ratio"]
+    keep = ckpt.get("keep_ratios")
+    if keep is None:
+        raise CheckpointError(f"{checkpoint}: no per-layer keep ratios (written by an older "
+                              "razor-neuro); retrain it to export")
     masks = model.masks(keep)
     with torch.no_grad():  # one forward sets the Flatten blocks' shapes for export_hdf5
         model(torch.zeros(1, *cfg.input_shape, cfg.frames), masks)

@@ -5,6 +5,7 @@ Pooling is expressed as strided convolutions: netx 0.6 cannot build a Pool block
 """
 from __future__ import annotations
 
+import numbers
 import tomllib
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -109,14 +110,14 @@ PRESETS: dict[str, ModelConfig] = {
 def layer_keep_ratios(keep_ratio: float | Sequence[float], layers: int) -> list[float]:
     """Per-gated-layer keep ratios, length ``layers``.
 
-    One number prunes the network's input: the first gated layer keeps that share of the
-    frames and deeper gated layers keep all of theirs.  A sequence gives one ratio per gated
+    One number prunes the first gated layer (the network's input, in the presets): it keeps
+    that share of the frames and deeper gated layers keep all of theirs.  A sequence gives one ratio per gated
     layer (deeper layers then prune too, each choosing its own frames).
 
     Raises:
         ConfigError: a ratio outside (0, 1], or a sequence of the wrong length.
     """
-    if isinstance(keep_ratio, (int, float)):
+    if isinstance(keep_ratio, numbers.Real):
         ratios = [float(keep_ratio)] + [1.0] * (layers - 1)
     else:
         ratios = [float(r) for r in keep_ratio]
@@ -202,7 +203,7 @@ class RazorSNN(nn.Module):
         layers).  A deeper layer's mask is not confined to the frames the layer before it
         keeps: its input at a frame pruned upstream still carries spikes from the earlier
         layers' state, and those late steps are where a rate-coded network turns its
-        integrated evidence into output spikes (``README.md``, "Training")."""
+        integrated evidence into output spikes (``README.md``, "Which layers prune")."""
         T = self.config.frames
         ratios = layer_keep_ratios(keep_ratio, len(self.epms))
         epms = [epm for _, epm in sorted(self.epms.items(), key=lambda kv: int(kv[0]))]

@@ -49,7 +49,9 @@ def keep_ratio_at(cfg: TrainConfig, epoch: int, layers: int) -> list[float]:
     (:func:`razor_neuro.model.layer_keep_ratios`) over ``anneal_fraction`` of the epochs."""
     start, span = _pruning_span(cfg)
     frac = min(1.0, max(0, epoch + 1 - start) / span)
-    return [1.0 + (r - 1.0) * frac for r in layer_keep_ratios(cfg.keep_ratio, layers)]
+    targets = layer_keep_ratios(cfg.keep_ratio, layers)
+    # the targets themselves once annealed: 1 + (r - 1) * 1.0 need not round to r's frames
+    return targets if frac >= 1.0 else [1.0 + (r - 1.0) * frac for r in targets]
 
 
 def frame_dropout(masks: torch.Tensor, n: int, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -91,6 +93,21 @@ def build_datasets(cfg: TrainConfig, frames: int) -> tuple[Dataset, Dataset, dic
     else:
         spec = {"name": cfg.dataset, "root": cfg.data_root, "frames": frames}
     return dataset_from_spec(spec, train=True), dataset_from_spec(spec, train=False), spec
+
+
+def _check_keep_ratio(cfg: TrainConfig, mcfg: ModelConfig) -> None:
+    """Raise :class:`TrainError` naming ``--keep-ratio`` unless ``cfg.keep_ratio`` fits the
+    model's gated layers and keeps at least one frame in each (checked before any data is
+    read)."""
+    layers = sum(layer.gated and layer.kind != "flatten" for layer in mcfg.layers)
+    try:
+        ratios = layer_keep_ratios(cfg.keep_ratio, layers)
+    except ConfigError as exc:
+        raise TrainError(f"--keep-ratio: {str(exc).removeprefix('keep ratio: ')}") from None
+    for r in ratios:
+        if round(r * mcfg.frames) < 1:
+            raise TrainError(f"--keep-ratio: {r} keeps no frame of {mcfg.frames}; expected at least "
+                             f"{1 / mcfg.frames:.3g}")
 
 
 def seed_everything(seed: int) -> None:
@@ -154,12 +171,9 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     mcfg = model_config or PRESETS.get(cfg.dataset)
     if mcfg is None:
         raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
+    _check_keep_ratio(cfg, mcfg)
     train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
     model = RazorSNN(mcfg, seed=cfg.seed).to(device)
-    try:
-        layer_keep_ratios(cfg.keep_ratio, len(model.epms))
-    except ConfigError as exc:
-        raise TrainError(str(exc).replace("keep ratio:", "--keep-ratio:", 1)) from None
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     start, history = 0, []
     ckpt_path = out / "checkpoint.pt"
@@ -192,7 +206,8 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         if sampler is not None:
             sampler.set_epoch(epoch)
         gen.manual_seed(cfg.seed + epoch)
-        probe_gen.manual_seed(cfg.seed * 1000 + epoch + 1)  # per epoch: resume-exact
+        # per epoch (resume-exact) and per rank (each rank's samples get their own drops)
+        probe_gen.manual_seed(cfg.seed * 1000 + epoch + 1 + 100_003 * rank)
         loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None,
                             sampler=sampler, generator=gen)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
@@ -207,7 +222,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
             if learning:
                 drop = (torch.rand((len(masks), len(y), masks.shape[1]), generator=probe_gen)
                         < cfg.probe_drop).to(device)
-                probed, base, drop = probe_frames(model, x, y, drop, reweight)
+                probed, base, drop, density = probe_frames(model, x, y, drop, reweight)
             # once the schedule is frozen, the network trains on exactly the deployed masks
             train_masks = frame_dropout(masks, len(y), cfg.frame_dropout, probe_gen) if learning else masks
             loss = loss_fn(net(x, train_masks, reweight), y)
@@ -215,7 +230,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
             loss.backward()
             opt.step()
             if learning:
-                learn_embeddings(model, probed, base, drop, cfg)
+                learn_embeddings(model, probed, base, drop, density, cfg)
             bar.set_postfix(loss=f"{loss.item() / len(y):.3f}")
         masks = model.masks(ratio)
         record = {"epoch": epoch + 1, "keep_ratio": ratio, "reweight": reweight,
@@ -227,7 +242,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
                 keep = ",".join(f"{r:.2f}" for r in ratio)
                 tqdm.write(f"epoch {epoch + 1}: keep {keep}  deploy acc {record['deploy_accuracy']:.3f}  "
                            f"train-path acc {record['train_path_accuracy']:.3f}")
-            _save_checkpoint(ckpt_path, model, opt, cfg, mcfg, data_spec, epoch, history)
+            _save_checkpoint(ckpt_path, model, opt, cfg, mcfg, data_spec, epoch, history, ratio)
     masks = model.masks(keep_ratio_at(cfg, cfg.epochs - 1, len(model.epms)))
     schedule = schedule_from_model(model, masks)
     last = history[-1]
@@ -254,7 +269,7 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
 
 @torch.no_grad()
 def probe_frames(model: RazorSNN, x: torch.Tensor, y: torch.Tensor, drop: torch.Tensor,
-                 reweight: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 reweight: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run ``x`` with all frames and with random frame drops; the loss of both per sample.
 
     The drops are taken from the full input, not the current masks, so a frame the top-k
@@ -265,14 +280,17 @@ def probe_frames(model: RazorSNN, x: torch.Tensor, y: torch.Tensor, drop: torch.
     Args:
         drop: ``[L, N, T]`` bool, the frames to drop at each gated layer.
     Returns:
-        ``(probed, base, drop)``: the per-sample :func:`count_cross_entropy` with and
-        without the drops, ``[N]`` each, and the drops that removed events, ``[L, N, T]``.
+        ``(probed, base, drop, density)``: the per-sample :func:`count_cross_entropy` with
+        and without the drops, ``[N]`` each; the drops that removed events, ``[L, N, T]``;
+        and each gated layer's input event density per frame with all frames, ``[L, T]``.
     """
     full = torch.ones(drop.shape[0], drop.shape[2], dtype=torch.bool, device=x.device)
     base = per_sample(count_cross_entropy, model(x, full, reweight), y)
-    drop = drop & torch.stack([model.epms[k].last_active for k in sorted(model.epms, key=int)])
+    epms = [model.epms[k] for k in sorted(model.epms, key=int)]
+    drop = drop & torch.stack([epm.last_active for epm in epms])
+    density = torch.stack([epm.last_density for epm in epms])
     probed = per_sample(count_cross_entropy, model(x, full.unsqueeze(1) & ~drop, reweight), y)
-    return probed, base, drop
+    return probed, base, drop, density
 
 
 def count_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -293,7 +311,7 @@ def per_sample(loss_fn: torch.nn.Module, out: torch.Tensor, y: torch.Tensor) -> 
 
 
 def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
-                     drop: torch.Tensor, cfg: TrainConfig) -> None:
+                     drop: torch.Tensor, density: torch.Tensor, cfg: TrainConfig) -> None:
     """Update each EPM's embedding from one batch of random frame drops.
 
     The per-sample loss increase over the undropped run, ``losses - base``, is regressed
@@ -309,13 +327,15 @@ def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
         losses: per-sample loss with drops, ``[N]``.
         base: per-sample loss of the same samples without drops, ``[N]``.
         drop: ``[L, N, T]``, True where sample ``n`` had frame ``t`` of gated layer ``l`` dropped.
+        density: ``[L, T]``, each gated layer's input event density per frame (the probe's
+            run with all frames, so neither the masks nor frame dropout bias the event cost).
     """
     L, N, T = drop.shape
     design = drop.permute(1, 0, 2).reshape(N, L * T).double()
     diff = ((losses - base) / base.mean().clamp_min(1e-8)).double()
     gram, rhs = design.T @ design, design.T @ diff
     epms = [model.epms[k] for k in sorted(model.epms, key=int)]
-    density = torch.stack([epm.last_density for epm in epms])
+    density = density.clone()
     if dist.is_available() and dist.is_initialized():  # every rank learns from all probes
         for t in (gram, rhs, density):
             dist.all_reduce(t)
@@ -331,10 +351,11 @@ def learn_embeddings(model: RazorSNN, losses: torch.Tensor, base: torch.Tensor,
 
 def _save_checkpoint(path: Path, model: RazorSNN, opt: torch.optim.Optimizer, cfg: TrainConfig,
                      mcfg: ModelConfig, data_spec: dict[str, Any], epoch: int,
-                     history: list[dict[str, Any]]) -> None:
+                     history: list[dict[str, Any]], keep_ratios: list[float]) -> None:
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                 "model_config": mcfg.to_dict(), "train_config": asdict(cfg),
+                "keep_ratios": keep_ratios,  # this epoch's, per gated layer: export's schedule
                 "dataset": data_spec, "epoch": epoch, "history": history,
                 "rng": torch.get_rng_state()}, buffer)
     write_file(path, buffer.getvalue())

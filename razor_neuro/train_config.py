@@ -21,10 +21,19 @@ class TrainConfig:
     probe_forgetting: float = 0.005  # per-batch forgetting of the frame-importance estimate
     event_cost: float = 1.0
     probe_drop: float = 0.25
-    frame_dropout: float = 0.25  # share of frames dropped from each training sample while the schedule is learned
+    frame_dropout: float = 0.25  # share of steps dropped per training sample until the schedule freezes
     prune_start: float = 0.25  # share of the epochs trained on all frames before pruning
     anneal_fraction: float = 0.35
     true_rate: float = 0.3
     false_rate: float = 0.03
     seed: int = 0
     n_samples: int = 960  # synthetic dataset size (train + test)
+
+    def __post_init__(self) -> None:
+        # one spelling per meaning: a number stays a float, a sequence becomes a tuple of
+        # floats, and a one-element sequence is the number (so resume compares like with like)
+        keep = self.keep_ratio
+        if not isinstance(keep, (int, float)):
+            keep = tuple(float(v) for v in keep)
+            keep = keep[0] if len(keep) == 1 else keep
+        object.__setattr__(self, "keep_ratio", float(keep) if isinstance(keep, (int, float)) else keep)

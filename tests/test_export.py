@@ -81,7 +81,7 @@ def test_lava_equals_training_model_deploy_path(trained: Path, bundle_dir: Path)
     run = LavaGraph(b.network, b.frames, gates=b.gates).run(samples.x)
     x = torch.from_numpy(samples.x.transpose(0, 3, 2, 1, 4)).float()  # netx -> slayer order
     with torch.no_grad():
-        _, outs = model(x, model.masks(ckpt["train_config"]["keep_ratio"]), record=True)
+        _, outs = model(x, model.masks(ckpt["keep_ratios"]), record=True)
     for lava, torch_out in zip(run.outputs, outs):
         t = torch_out.numpy()
         if t.ndim == 5:
@@ -184,6 +184,12 @@ def test_failed_export_leaves_nothing(trained: Path, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(CheckpointError, match="not a razor-neuro checkpoint"):
         export_checkpoint(tmp_path / "missing.pt", tmp_path / "b1")
+    old = torch.load(trained, weights_only=False)
+    del old["keep_ratios"]  # as written before keep ratios were per layer
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="old.pt: no per-layer keep ratios"):
+        export_checkpoint(tmp_path / "old.pt", tmp_path / "b1")
+    (tmp_path / "old.pt").unlink()
     from lava.lib.dl.slayer.block.cuba import Dense
 
     def boom(self: object, handle: object) -> None:

@@ -61,7 +61,8 @@ def test_probe_ignores_empty_frames_and_measures_evidence():
     x = (torch.rand(3, 2, 32, 32, 16, generator=torch.Generator().manual_seed(0)) < 0.2).float()
     x[..., 3] = 0
     drop = torch.ones(len(model.epms), 3, 16, dtype=torch.bool)
-    _, _, counted = probe_frames(model, x, torch.tensor([0, 1, 2]), drop, 0.0)
+    _, _, counted, density = probe_frames(model, x, torch.tensor([0, 1, 2]), drop, 0.0)
+    assert density.shape == (len(model.epms), 16) and density[0, 3] == 0 and density[0, 0] > 0
     # the empty input frame is never a drop at the first gated layer; the others are
     assert not counted[0, :, 3].any() and counted[0, :, [0, 1, 2, 4]].all()
     out = torch.zeros(1, 6, 16)
@@ -129,6 +130,17 @@ def test_bad_arguments():
         train(TrainConfig(keep_ratio=0.0), "/nonexistent")
     with pytest.raises(TrainError, match="--keep-ratio: expected one value or 4"):
         train(TrainConfig(keep_ratio=(0.5, 0.5)), "/nonexistent")
+    with pytest.raises(TrainError, match="--keep-ratio: 0.02 keeps no frame of 16"):
+        train(TrainConfig(keep_ratio=(0.5, 1.0, 0.02, 1.0)), "/nonexistent")
+
+
+def test_keep_ratio_has_one_spelling_per_meaning():
+    assert TrainConfig(keep_ratio=[0.5, 1, 1, 1]) == TrainConfig(keep_ratio=(0.5, 1.0, 1.0, 1.0))
+    assert TrainConfig(keep_ratio=[0.5]).keep_ratio == 0.5 and TrainConfig(keep_ratio=1).keep_ratio == 1.0
+    assert isinstance(TrainConfig(keep_ratio=[0.5, 1, 1, 1]).keep_ratio, tuple)
+    # the annealed ratio is the target itself, not 1 + (r - 1) * 1.0 (which can round differently)
+    cfg = TrainConfig(epochs=4, keep_ratio=(0.05, 1.0, 1.0, 1.0))
+    assert keep_ratio_at(cfg, 3, 4) == [0.05, 1.0, 1.0, 1.0]
     with pytest.raises(ConfigError, match=r"layers\[0\].kind"):
         ModelConfig.from_dict({"input_shape": [2], "n_classes": 2, "frames": 4,
                                "layers": [{"kind": "pool", "out": 2}]})
