@@ -58,7 +58,7 @@ def full_dir(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
                   s.meta).save(out / "schedule.json")
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["files"]["schedule.json"] = sha256_file(out / "schedule.json")
-    manifest["keep_ratio"] = 1.0
+    manifest["keep_ratio"] = [1.0] * len(s.layers)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     load_bundle(out)
     return out
@@ -209,6 +209,11 @@ def test_compare_runs_the_other_bundle_on_the_same_samples(data: dict, full_dir:
     assert b["accuracy"] == data["without_schedule"]["accuracy"]
     assert c["synops_ratio_a_over_b"] < 1 and c["energy_ratio_a_over_b"] < 1
     assert c["energy_reduction"] == pytest.approx(1 - c["energy_ratio_a_over_b"])
+
+
+def test_compare_table_names_each_bundles_keep_ratios(report_dir: Path) -> None:
+    # keep_ratio=0.5 in training: the first gated layer keeps half, deeper layers keep all
+    assert "| keep ratio per gated layer | 0.5, 1, 1, 1 | 1, 1, 1, 1 |" in (report_dir / "report.md").read_text()
 
 
 def test_csv(report_dir: Path, data: dict) -> None:

@@ -183,12 +183,16 @@ def _op_rows(data: dict[str, Any], two: bool) -> list[list[str]]:
     return rows
 
 
+def _keep(ratios: list[float] | None) -> str:
+    """The manifest's per-gated-layer keep ratios as ``0.5, 1, 1, 1``."""
+    return "-" if ratios is None else ", ".join(f"{r:g}" for r in ratios)
+
+
 def _compare_rows(data: dict[str, Any]) -> list[list[str]]:
     a, b, c = data, data["compare"], data["comparison"]
     rows = [
         ["SHA-256 (manifest)", f"`{a['sha256'][:16]}…`", f"`{b['sha256'][:16]}…`", ""],
-        ["keep ratio (training target)", str(a.get("keep_ratio", "-")),
-         str(b.get("keep_ratio", "-")), ""],
+        ["keep ratio per gated layer", _keep(a.get("keep_ratio")), _keep(b.get("keep_ratio")), ""],
         ["kept layer-frames", _count(sum(r["kept_frames"] for r in a["layers"])),
          _count(sum(r["kept_frames"] for r in b["layers"])), ""],
         ["deploy accuracy", _acc(a["accuracy"]), _acc(b["accuracy"]), ""],
