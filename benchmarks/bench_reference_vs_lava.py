@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     from razor_neuro.export.deploy import load_test_samples
     from razor_neuro.export.netfile import read_network, read_spikes
 
-    path, _ = common.cached_bundle(0.5, args.cache_dir, args.smoke, args.fresh, log=emit)
+    path, _ = common.cached_bundle(0.5, args.cache_dir, args.smoke, args.fresh, log=common.progress)
     bundle = load_bundle(path)
     x = load_test_samples(bundle, n).x
     cases = [bench_case("synthetic demo bundle (keep 0.5, gated)", bundle.network,

@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     from razor_neuro.export.bundle import load_bundle
     from razor_neuro.export.lava_graph import LavaGraph
 
-    path, _ = common.cached_bundle(0.5, args.cache_dir, args.smoke, args.fresh, log=emit)
+    path, _ = common.cached_bundle(0.5, args.cache_dir, args.smoke, args.fresh, log=common.progress)
     network = load_bundle(path).network
     if not args.smoke:  # warm-up
         common.run_lava(LavaGraph(network, 16), samples(16, 1))

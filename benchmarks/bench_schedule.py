@@ -31,7 +31,7 @@ def prepare(keep, args):
     from razor_neuro.export.bundle import load_bundle
     from razor_neuro.export.lava_graph import LavaGraph
     from razor_neuro.export.reference import Reference
-    path, metrics = common.cached_bundle(keep, args.cache_dir, args.smoke, args.fresh, log=emit)
+    path, metrics = common.cached_bundle(keep, args.cache_dir, args.smoke, args.fresh, log=common.progress)
     bundle = load_bundle(path)
     return {"keep": keep, "bundle": bundle, "metrics": metrics,
             "graph": LavaGraph(bundle.network, bundle.frames, gates=bundle.gates),
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
                    help="test samples per Lava run (default 32; 3 with --smoke)")
     args = common.parse(p, argv)
     n = args.samples or (3 if args.smoke else 32)
-    keeps = (1.0, 0.5) if args.smoke else KEEPS
+    keeps = (1.0, 0.5, (0.5, 0.5, 0.5, 0.5)) if args.smoke else KEEPS
     common.header("3. Schedule savings: keep ratio vs. accuracy, synaptic ops, energy, Lava time",
                   args)
     import razor_neuro.export.lava_graph  # noqa: F401  (Lava first: see common.cached_bundle)

@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     from razor_neuro.export.lava_graph import LavaGraph
     from razor_neuro.export.verify import compare
 
-    path, _ = common.cached_bundle(0.5, args.cache_dir, args.smoke, args.fresh, log=emit)
+    path, _ = common.cached_bundle(0.5, args.cache_dir, args.smoke, args.fresh, log=common.progress)
     bundle = load_bundle(path)
     x = load_test_samples(bundle, n).x
     graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)

@@ -148,8 +148,7 @@ def make_variants(batch: int, device: str, smoke: bool):
     from razor_neuro import _compat
     from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
     from razor_neuro.model import PRESETS, RazorSNN
-    from razor_neuro import train as train_mod
-    from razor_neuro.train import learn_embeddings, per_sample
+    from razor_neuro.train import frame_dropout, learn_embeddings, probe_frames
     from razor_neuro.train_config import TrainConfig
 
     slayer = _compat.slayer()
@@ -179,22 +178,17 @@ def make_variants(batch: int, device: str, smoke: bool):
     probe_gen = torch.Generator().manual_seed(1)
 
     masks_full, masks_gated = full.masks(cfg.keep_ratio), gated.masks(cfg.keep_ratio)
-    probe_frames = getattr(train_mod, "probe_frames", None)
 
     def step_full():
         """One batch of ``razor_neuro.train``'s loop while the schedule is learned: probe
-        random frame drops (two no-grad forwards), train step, embedding regression."""
+        random frame drops (two no-grad forwards), train step with frame dropout,
+        embedding regression."""
         drop = (torch.rand((len(masks_full), len(y), masks_full.shape[1]), generator=probe_gen)
                 < cfg.probe_drop).to(device)
-        with torch.no_grad():
-            if probe_frames is not None:
-                probed, base, drop = probe_frames(full, x, y, drop, reweight)
-            else:  # training modules without probe_frames (before it was factored out)
-                ones = torch.ones_like(masks_full)
-                base = per_sample(loss_fn, full(x, ones, reweight), y)
-                probed = per_sample(loss_fn, full(x, ones.unsqueeze(1) & ~drop, reweight), y)
-        sgd_step(opt_full, loss_fn(full(x, masks_full, reweight), y))
-        learn_embeddings(full, probed, base, drop, cfg)
+        probed, base, drop, density = probe_frames(full, x, y, drop, reweight)
+        train_masks = frame_dropout(masks_full, len(y), cfg.frame_dropout, probe_gen)
+        sgd_step(opt_full, loss_fn(full(x, train_masks, reweight), y))
+        learn_embeddings(full, probed, base, drop, density, cfg)
 
     def step_gated():
         sgd_step(opt_gated, loss_fn(gated(x, masks_gated, reweight), y))

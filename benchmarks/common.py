@@ -174,6 +174,11 @@ def emit(text: str = "") -> None:
     print(text, flush=True)
 
 
+def progress(text: str) -> None:
+    """A progress line on stderr: shown while a benchmark runs, kept out of its results."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def header(title: str, args: argparse.Namespace) -> None:
     """The section title and the run settings."""
     emit(f"### {title}")
@@ -424,7 +429,7 @@ def cached_bundle(keep: float | tuple[float, ...], cache_dir: Path, smoke: bool 
         except BundleError:
             pass  # damaged cache entry: retrain
     if log:
-        log(f"training keep ratio {keep} ({cfg.epochs} epochs, {cfg.n_samples} samples) -> {root}")
+        log(f"training keep ratio {keep_label(keep)} ({cfg.epochs} epochs, {cfg.n_samples} samples) -> {root}")
     from razor_neuro.export.exporter import export_checkpoint
     from razor_neuro.train import train
     with quiet_stdout():
