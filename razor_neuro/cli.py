@@ -32,13 +32,12 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keep_ratio(text: str) -> float | tuple[float, ...]:
-    """``0.5`` → 0.5; ``0.5,1,0.75`` → one ratio per gated layer."""
+def _keep_ratio(text: str) -> tuple[float, ...]:
+    """``0.5,1,0.75`` → ``(0.5, 1.0, 0.75)``; :class:`TrainConfig` reads one value as a number."""
     try:
-        values = tuple(float(v) for v in text.split(","))
+        return tuple(float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, got {text!r}") from None
-    return values[0] if len(values) == 1 else values
 
 
 def _export(args: argparse.Namespace) -> int:

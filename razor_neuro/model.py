@@ -52,6 +52,11 @@ class ModelConfig:
     scale_grad: float = 3.0
     epm_hidden: int = 8
 
+    @property
+    def gated_layers(self) -> int:
+        """How many layers have an EPM: the gated weight layers (a flatten has none)."""
+        return sum(layer.gated and layer.kind != "flatten" for layer in self.layers)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["layers"] = [asdict(layer) for layer in self.layers]
@@ -111,8 +116,8 @@ def layer_keep_ratios(keep_ratio: float | Sequence[float], layers: int) -> list[
     """Per-gated-layer keep ratios, length ``layers``.
 
     One number prunes the first gated layer (the network's input, in the presets): it keeps
-    that share of the frames and deeper gated layers keep all of theirs.  A sequence gives one ratio per gated
-    layer (deeper layers then prune too, each choosing its own frames).
+    that share of the frames and deeper gated layers keep all of theirs.  A sequence gives
+    one ratio per gated layer (deeper layers then prune too, each choosing its own frames).
 
     Raises:
         ConfigError: a ratio outside (0, 1], or a sequence of the wrong length.

@@ -99,9 +99,8 @@ def _check_keep_ratio(cfg: TrainConfig, mcfg: ModelConfig) -> None:
     """Raise :class:`TrainError` naming ``--keep-ratio`` unless ``cfg.keep_ratio`` fits the
     model's gated layers and keeps at least one frame in each (checked before any data is
     read)."""
-    layers = sum(layer.gated and layer.kind != "flatten" for layer in mcfg.layers)
     try:
-        ratios = layer_keep_ratios(cfg.keep_ratio, layers)
+        ratios = layer_keep_ratios(cfg.keep_ratio, mcfg.gated_layers)
     except ConfigError as exc:
         raise TrainError(f"--keep-ratio: {str(exc).removeprefix('keep ratio: ')}") from None
     for r in ratios:

@@ -5,6 +5,7 @@ lava-dl (``razor-neuro --help`` stays fast).
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 
@@ -33,7 +34,7 @@ class TrainConfig:
         # one spelling per meaning: a number stays a float, a sequence becomes a tuple of
         # floats, and a one-element sequence is the number (so resume compares like with like)
         keep = self.keep_ratio
-        if not isinstance(keep, (int, float)):
+        if not isinstance(keep, numbers.Real):
             keep = tuple(float(v) for v in keep)
             keep = keep[0] if len(keep) == 1 else keep
-        object.__setattr__(self, "keep_ratio", float(keep) if isinstance(keep, (int, float)) else keep)
+        object.__setattr__(self, "keep_ratio", keep if isinstance(keep, tuple) else float(keep))
