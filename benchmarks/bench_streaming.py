@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from common import Stat, emit, num, ratio, table  # noqa: E402
+from common import Stat, emit, num, table  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -56,8 +56,6 @@ def main(argv=None) -> int:
         per_sample_ratio.append(statistics.mean(t.total for t in ones) / (ts.total / n))
 
     T = bundle.frames
-    stream_total = Stat.of(t.total for t in streams)
-    single_total = Stat.of(t.total for t in singles)
     rows = []
     for name, runs, samples in ((f"one run, {n} samples streamed with resets", streams, n),
                                 ("one run per sample", singles, 1)):

@@ -53,7 +53,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from common import Stat, emit, num, ratio, table  # noqa: E402
+from common import Stat, emit, ratio, table  # noqa: E402
 
 
 def build_twin(razor, folded: bool):

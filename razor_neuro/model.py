@@ -8,7 +8,7 @@ from __future__ import annotations
 import numbers
 import tomllib
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
