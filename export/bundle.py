@@ -8,12 +8,15 @@ A bundle directory holds
   one entry per gated layer; its ``pipeline_delay`` is the layer's index among the network's
   weight layers, i.e. the steps a frame needs to reach it;
 - ``manifest.json``: format, target, input shape (netx and slayer order), frames, classes,
-  the dataset spec that recreates the test samples, training metrics, package versions and
-  the SHA-256 of every other file.
+  the gated layers (name and pipeline delay, from the model), the dataset spec that
+  recreates the test samples, training metrics, package versions, the SHA-256 of every
+  other file, and ``manifest_sha256``: the SHA-256 of the manifest's own canonical content
+  (:func:`manifest_digest`), from which the bundle id is derived.
 
-A bundle is written into a temporary sibling directory and renamed into place, so a failed
-export leaves nothing behind.  :func:`load_bundle` refuses a bundle whose hashes, shapes or
-schedule do not match, naming the file.
+A bundle is written into a temporary sibling directory, read back with :func:`load_bundle`
+and only then renamed into place, so a failed or invalid export leaves nothing behind.
+:func:`load_bundle` refuses a bundle whose manifest, hashes, shapes or schedule do not
+match, naming the file and field.
 """
 from __future__ import annotations
 
@@ -72,8 +75,22 @@ class Bundle:
 
     @property
     def sha256(self) -> str:
-        """Hash of the manifest, which hashes every other file: the bundle's identity."""
-        return sha256_file(self.path / "manifest.json")
+        """``manifest_sha256``: the hash of the manifest's canonical content, which hashes
+        every other file (checked by :func:`load_bundle`)."""
+        return str(self.manifest["manifest_sha256"])
+
+    @property
+    def id(self) -> str:
+        """The bundle id: the first 16 hex digits of :attr:`sha256`."""
+        return self.sha256[:16]
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """SHA-256 of a manifest's canonical content: its JSON with sorted keys and no
+    whitespace, without the ``manifest_sha256`` field itself (so the field can hold it)."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -137,14 +154,18 @@ def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
             "input_shape_slayer": list(shape),
             "frames": hashed.frames,
             "n_classes": int(n_classes),
+            "gated_layers": [{"name": n, "pipeline_delay": int(d)}
+                             for n, d in zip(schedule.layers, schedule.delays)],
             "dataset": dataset,
             **(extra or {}),
             "versions": package_versions(),
             "files": {name: sha256_file(tmp / name) for name in FILES},
         }
+        manifest["manifest_sha256"] = manifest_digest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        load_bundle(tmp)  # what is written must load: shapes, weights, schedule
 
-    return write_dir(out, fill, overwrite, BundleError)
+    return write_dir(out, fill, overwrite, "manifest.json", FORMAT)
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -159,9 +180,20 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{mpath}: cannot read the manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(f"{mpath}: 'format' must be '{FORMAT}'")
-    for key in ("input_shape", "frames", "n_classes", "dataset", "files"):
+    for key in ("input_shape", "frames", "n_classes", "gated_layers", "dataset", "files",
+                "manifest_sha256"):
         if key not in manifest:
-            raise BundleError(f"{mpath}: missing field '{key}'")
+            raise BundleError(f"{mpath}: missing field '{key}' (re-export the bundle with "
+                              "this razor-neuro)")
+    try:
+        digest = manifest_digest(manifest)
+    except ValueError:  # NaN or infinity in a number
+        digest = None
+    if manifest["manifest_sha256"] != digest:
+        raise BundleError(f"{mpath}: content does not match its manifest_sha256 (the manifest "
+                          "was edited or corrupted); expected the manifest as exported")
+    if not isinstance(manifest["files"], dict):
+        raise BundleError(f"{mpath}: 'files' must map file names to SHA-256 digests")
     for name in FILES:
         expected = manifest["files"].get(name)
         if not (path / name).is_file():
@@ -169,10 +201,19 @@ def load_bundle(path: str | Path) -> Bundle:
         if expected != sha256_file(path / name):
             raise BundleError(f"{path / name}: SHA-256 does not match manifest.json "
                               "(file changed or truncated)")
+    gated = manifest["gated_layers"]
+    try:
+        names = [str(g["name"]) for g in gated]
+        delays = [g["pipeline_delay"] for g in gated]
+        frames = manifest["frames"]
+        if not all(type(v) is int for v in [frames, *delays]) or frames < 1:
+            raise TypeError
+    except (TypeError, KeyError):
+        raise BundleError(f"{mpath}: 'frames' must be a positive integer and 'gated_layers' a "
+                          "list of {name, pipeline_delay (integer)}") from None
     try:
         schedule = FrameSchedule.load(path / "schedule.json")
-        frames = int(manifest["frames"])
-        schedule.check_fits(list(schedule.layers), frames, str(path / "schedule.json"))
+        schedule.check_fits(names, delays, frames, str(path / "schedule.json"))
     except ScheduleError as exc:
         raise BundleError(str(exc)) from None
     if schedule.weights_sha256 != manifest["files"]["network.net"]:
@@ -191,7 +232,8 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"{mpath}: n_classes {manifest['n_classes']} but network.net has "
                           f"{network.layers[-1].num_neurons} output neurons")
     bad = [d for d in schedule.delays if not 0 <= d < len(network.layers)]
-    if bad:
-        raise BundleError(f"{path / 'schedule.json'}: pipeline_delay {bad} names no layer of "
-                          f"network.net ({len(network.layers)} weight layers)")
+    if bad or list(schedule.delays) != sorted(set(schedule.delays)):
+        raise BundleError(f"{mpath}: gated_layers' pipeline_delay {list(schedule.delays)} must "
+                          f"be increasing weight-layer indices of network.net (0 to "
+                          f"{len(network.layers) - 1})")
     return Bundle(path, manifest, schedule, network)

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import torch
 
+from razor_neuro.atomic import check_replaceable, check_writable
 from razor_neuro.checkpoint import CheckpointError, load_checkpoint, schedule_from_model
 from razor_neuro.data import dataset_from_spec, fingerprint
-from razor_neuro.export.bundle import sha256_file, write_bundle
+from razor_neuro.export.bundle import FORMAT, sha256_file, write_bundle
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, target: str = "loihi-sim",
@@ -21,10 +22,15 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, target: str = "lo
         The bundle directory.
 
     Raises:
-        CheckpointError: not a checkpoint, or one without per-layer keep ratios (written
-            by a razor-neuro whose keep ratio meant something else: its schedule cannot be
-            reproduced).
+        CheckpointError: not a checkpoint, one with NaN/infinite numbers, or one without
+            per-layer keep ratios (written by a razor-neuro whose keep ratio meant something
+            else: its schedule cannot be reproduced).
+        OutputExists: ``out`` exists and is not a bundle ``overwrite`` may replace, or it
+            holds ``checkpoint``.
+        OutputUnwritable: ``out`` cannot be created.
     """
+    check_replaceable(out, overwrite, "manifest.json", FORMAT, inputs=(checkpoint,))
+    check_writable(out, "--out", into=False)
     model, ckpt = load_checkpoint(checkpoint)
     cfg = model.config
     keep = ckpt.get("keep_ratios")

@@ -63,6 +63,10 @@ class NetFileError(ValueError):
     naming the file)."""
 
 
+class InputShapeUnknown(NetFileError):
+    """A network whose first layer takes its input shape from the caller (no Input layer)."""
+
+
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
@@ -413,7 +417,7 @@ def _read(handle: Any, name: str, given_shape: Optional[Sequence[int]]) -> Netwo
             if prev_shape is None:
                 prev_shape = given
             if prev_shape is None:
-                raise NetFileError(f"{where}: input shape could not be inferred; pass "
+                raise InputShapeUnknown(f"{where}: input shape could not be inferred; pass "
                                    f"input_shape=(x, y, f) (netx needs it too)")
             if len(prev_shape) != 3:
                 raise NetFileError(f"{where}: conv layer needs a 3-D (x, y, f) input, "
@@ -579,6 +583,9 @@ def read_spikes(path: "str | os.PathLike[str]",
         raise NetFileError(f"{name}: spike array of shape "
                            f"{getattr(data, 'shape', None)} is not (*input_shape, T) "
                            f"nor slayer events; {expect}")
+    if data.size == 0:
+        raise NetFileError(f"{name}: empty spike array of shape {data.shape}; {expect} "
+                           "with T >= 1, or at least one slayer event")
 
     is_binary = data.dtype == bool or bool(np.all((data == 0) | (data == 1)))
     if shape is not None and tuple(data.shape[:-1]) == shape:
@@ -593,7 +600,32 @@ def read_spikes(path: "str | os.PathLike[str]",
             return _fit_steps(data.astype(np.uint8), num_steps)
         raise NetFileError(f"{name}: spike array of shape {data.shape} does not fit; "
                            f"{expect}")
+    coords = data[:, :-1]
+    if not np.issubdtype(data.dtype, np.number) or not np.all(coords == np.round(coords)):
+        raise NetFileError(f"{name}: slayer events of shape {data.shape} need integer "
+                           f"(x, [y,] c) columns, got {coords.flat[0]!r}; or {expect}")
     return _events_to_dense(name, shape, num_steps, expect)
+
+
+def read_network_for(net: "str | os.PathLike[str]",
+                     spikes: "str | os.PathLike[str]") -> Network:
+    """Read a netx network to run on the spike file ``spikes``: a network whose first
+    layer has no Input block takes its input shape from a dense ``[*input_shape, T]``
+    array.  Every other fault of the network is reported as itself.
+
+    Raises:
+        NetFileError: as :func:`read_network`, or an unreadable spike file.
+    """
+    try:
+        return read_network(net)
+    except InputShapeUnknown:
+        pass
+    try:
+        raw = np.load(os.fspath(spikes), mmap_mode="r", allow_pickle=False)
+    except Exception as exc:
+        raise NetFileError(f"{os.fspath(spikes)}: cannot read spike file "
+                           f"({_one_line(exc)})") from None
+    return read_network(net, tuple(raw.shape[:-1]))
 
 
 def _fit_steps(data: np.ndarray, num_steps: Optional[int]) -> np.ndarray:

@@ -17,7 +17,7 @@ import torch
 
 from razor_neuro.export.bundle import Bundle, package_versions
 from razor_neuro.export.deploy import predict, load_test_samples
-from razor_neuro.export.netfile import Network, NetFileError, read_network, read_spikes
+from razor_neuro.export.netfile import Network, read_network_for, read_spikes
 from razor_neuro.export.reference import Reference
 
 
@@ -115,11 +115,7 @@ def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
         steps: run this many steps (default: the input's length).
     """
     from razor_neuro.export.lava_graph import LavaGraph
-    try:
-        network = read_network(net)
-    except NetFileError:  # a first Conv without Input layer: shape from the array
-        raw = np.load(spikes, mmap_mode="r")
-        network = read_network(net, tuple(raw.shape[:-1]))
+    network = read_network_for(net, spikes)
     x = read_spikes(spikes, network.input_shape, steps)
     if steps is not None:
         x = x[..., :steps]

@@ -18,18 +18,59 @@ class CheckpointError(ValueError):
     """A file that is not a usable razor-neuro checkpoint."""
 
 
+_KEYS = ("model", "model_config", "train_config", "dataset", "epoch", "history")
+
+
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """The raw content of ``checkpoint.pt`` (see ``train._save_checkpoint``), tensors on
+    ``device``.
+
+    Raises:
+        CheckpointError: missing, truncated, not a torch file (random bytes, text), or a
+            torch file that is not a razor-neuro checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file (razor-neuro train writes "
+                              "OUT/checkpoint.pt)")
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=False)
+    except Exception as exc:  # unpickling arbitrary bytes can raise almost anything
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}); expected "
+                              "OUT/checkpoint.pt of razor-neuro train") from exc
+    missing = [k for k in _KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: not a razor-neuro checkpoint (missing {missing}); "
+                              "expected OUT/checkpoint.pt of razor-neuro train")
+    return ckpt
+
+
+def check_finite(model: torch.nn.Module, source: str) -> None:
+    """Raise :class:`CheckpointError` naming the first parameter or buffer (weights,
+    biases, EPM embeddings, neuron parameters) that holds NaN or infinity."""
+    for name, t in model.state_dict().items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise CheckpointError(f"{source}: '{name}' holds {bad} NaN/infinite value(s); "
+                                  "expected finite numbers (the training run diverged)")
+
+
 def load_checkpoint(path: str | Path) -> tuple[RazorSNN, dict[str, Any]]:
     """Rebuild the trained model from ``checkpoint.pt``; returns ``(model, checkpoint)``.
 
-    The model is in eval mode on CPU.
+    The model is in eval mode on CPU; every weight, bias, embedding and neuron parameter
+    is finite (:func:`check_finite`).
     """
+    ckpt = read_checkpoint(path)
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        model = RazorSNN(ModelConfig.from_dict(ckpt["model_config"], str(path)),
+        model = RazorSNN(ModelConfig.from_dict(ckpt["model_config"], f"{path}: model_config"),
                          seed=ckpt["train_config"]["seed"])
         model.load_state_dict(ckpt["model"])
-    except (OSError, RuntimeError, KeyError, EOFError, TypeError) as exc:
-        raise CheckpointError(f"{path}: not a razor-neuro checkpoint ({exc})") from None
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: not a razor-neuro checkpoint "
+                              f"({str(exc).splitlines()[0]})") from exc
+    check_finite(model, str(path))
     model.eval()
     return model, ckpt
 

@@ -73,18 +73,27 @@ class FrameSchedule:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "schedule") -> "FrameSchedule":
+        """Parse :meth:`to_dict`'s form strictly: integer ``frames`` and delays, string
+        names, and each ``keep_mask`` a list of ``frames`` integers 0 or 1."""
         try:
-            frames = int(data["frames"])
-            layers = data["layers"]
-            masks = np.array([[bool(v) for v in layer["keep_mask"]] for layer in layers], dtype=bool)
-            names = tuple(str(layer["name"]) for layer in layers)
-            delays = tuple(int(layer["pipeline_delay"]) for layer in layers)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ScheduleError(f"{source}: malformed schedule ({exc!r}); expected 'frames' and "
+            frames, layers = data["frames"], data["layers"]
+            if type(frames) is not int or not isinstance(layers, list):
+                raise TypeError("'frames' must be an integer and 'layers' a list")
+            names = tuple(layer["name"] for layer in layers)
+            delays = tuple(layer["pipeline_delay"] for layer in layers)
+            rows = [layer["keep_mask"] for layer in layers]
+            if not all(isinstance(n, str) for n in names) or \
+                    not all(type(d) is int for d in delays):
+                raise TypeError("names must be strings and pipeline_delay integers")
+        except (KeyError, TypeError) as exc:
+            raise ScheduleError(f"{source}: malformed schedule ({exc}); expected 'frames' and "
                                 "'layers' with name, keep_mask, pipeline_delay") from None
-        if masks.size and masks.shape[1] != frames:
-            raise ScheduleError(f"{source}: keep_mask has {masks.shape[1]} entries but frames is {frames}")
-        return cls(masks.reshape(len(names), frames), names, delays,
+        for name, row in zip(names, rows):
+            if not isinstance(row, list) or len(row) != frames or \
+                    not all(type(v) is int and v in (0, 1) for v in row):
+                raise ScheduleError(f"{source}: {name}.keep_mask must be a list of {frames} "
+                                    f"values 0 or 1, got {row!r:.80}")
+        return cls(np.array(rows, dtype=bool).reshape(len(names), frames), names, delays,
                    str(data.get("weights_sha256", "")), dict(data.get("meta", {})))
 
     def save(self, path: str | Path) -> None:
@@ -98,9 +107,21 @@ class FrameSchedule:
             raise ScheduleError(f"{path}: cannot read schedule ({exc})") from None
         return cls.from_dict(data, str(path))
 
-    def check_fits(self, layers: list[str], frames: int, source: str = "schedule") -> None:
-        """Raise :class:`ScheduleError` unless the schedule gates exactly ``layers`` over ``frames`` steps."""
+    def check_fits(self, layers: list[str], delays: list[int], frames: int,
+                   source: str = "schedule") -> None:
+        """Raise :class:`ScheduleError` unless the schedule gates exactly the network's gated
+        ``layers`` (names, count and order) at their pipeline ``delays``, over ``frames``
+        steps, keeping at least one frame in each (training refuses a ratio that keeps
+        none; a deployed schedule is held to the same rule)."""
         if self.frames != frames:
             raise ScheduleError(f"{source}: schedule has {self.frames} frames, the network expects {frames}")
         if list(self.layers) != list(layers):
-            raise ScheduleError(f"{source}: schedule gates layers {list(self.layers)}, the network has {layers}")
+            raise ScheduleError(f"{source}: schedule gates layers {list(self.layers)}, the network's "
+                                f"gated layers are {list(layers)}")
+        if list(self.delays) != list(delays):
+            raise ScheduleError(f"{source}: pipeline_delay {list(self.delays)}, the network's gated "
+                                f"layers sit at {list(delays)}")
+        empty = [n for n, m in zip(self.layers, self.masks) if not m.any()]
+        if empty:
+            raise ScheduleError(f"{source}: {empty[0]}.keep_mask keeps no frame; expected at "
+                                "least one kept frame per gated layer")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from razor_neuro.cli import main
-from razor_neuro.export.bundle import BundleError, load_bundle
+from razor_neuro.export.bundle import BundleError, load_bundle, manifest_digest
 from razor_neuro.export.deploy import predict, run_bundle, load_test_samples
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.lava_graph import GraphError, LavaGraph
@@ -108,10 +108,16 @@ def test_floating_pt_runs_and_is_compared(bundle_dir: Path) -> None:
     assert result["layers"][0]["lava_spikes"] > 0
 
 
+def _resign(bundle: Path, manifest: dict) -> None:
+    """Write ``manifest`` with its self-hash recomputed: an edit made to look genuine."""
+    manifest["manifest_sha256"] = manifest_digest(manifest)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
 def _rehash(bundle: Path, name: str) -> None:
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["files"][name] = hashlib.sha256((bundle / name).read_bytes()).hexdigest()
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    _resign(bundle, manifest)
 
 
 @pytest.fixture
@@ -154,6 +160,10 @@ def test_manifest_shape_mismatch_and_missing_manifest(copy: Path) -> None:
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["n_classes"] = 10
     (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="manifest.json: content does not match its "
+                                          "manifest_sha256"):
+        load_bundle(copy)
+    _resign(copy, manifest)
     with pytest.raises(BundleError, match="n_classes 10 but network.net has 6"):
         load_bundle(copy)
     (copy / "manifest.json").unlink()
@@ -164,7 +174,7 @@ def test_manifest_shape_mismatch_and_missing_manifest(copy: Path) -> None:
 def test_changed_dataset_is_refused(copy: Path) -> None:
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["dataset"]["noise_events"] += 1  # same spec fields, other samples
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    _resign(copy, manifest)
     with pytest.raises(ValueError, match="differs from the one the bundle was exported with"):
         load_test_samples(load_bundle(copy), 2)
 
@@ -182,7 +192,7 @@ def test_wrong_input_shape_is_refused(bundle_dir: Path) -> None:
 
 def test_failed_export_leaves_nothing(trained: Path, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(CheckpointError, match="not a razor-neuro checkpoint"):
+    with pytest.raises(CheckpointError, match="missing.pt: no such checkpoint file"):
         export_checkpoint(tmp_path / "missing.pt", tmp_path / "b1")
     old = torch.load(trained, weights_only=False)
     del old["keep_ratios"]  # as written before keep ratios were per layer

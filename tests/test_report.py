@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from razor_neuro.cli import main
-from razor_neuro.export.bundle import load_bundle, sha256_file
+from razor_neuro.export.bundle import load_bundle, manifest_digest, sha256_file
 from razor_neuro.export.deploy import load_test_samples
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.lava_graph import LavaGraph  # noqa: F401  (Lava's mp setup before train)
@@ -59,6 +59,7 @@ def full_dir(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["files"]["schedule.json"] = sha256_file(out / "schedule.json")
     manifest["keep_ratio"] = [1.0] * len(s.layers)
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     load_bundle(out)
     return out
@@ -339,6 +340,7 @@ def test_argument_and_compare_refusals(bundle_dir: Path, tmp_path: Path,
     shutil.copytree(bundle_dir, other)
     m = json.loads((other / "manifest.json").read_text())
     m["dataset"]["seed"] = 12345
+    m["manifest_sha256"] = manifest_digest(m)
     (other / "manifest.json").write_text(json.dumps(m))
     out = tmp_path / "r"
     assert main(["report", str(bundle_dir), "--compare", str(other), "--out", str(out)]) == 2
@@ -347,6 +349,11 @@ def test_argument_and_compare_refusals(bundle_dir: Path, tmp_path: Path,
     assert main(["report", str(bundle_dir), "--profile", "cmos45nm", "--out", str(out)]) == 2
     assert "neuromorphic" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _fake_report(tmp: Path, text: str) -> None:
+    (tmp / "report.md").write_text(text)
+    (tmp / "report.json").write_text(json.dumps({"format": build.FORMAT}))
 
 
 def test_failed_write_leaves_nothing_and_keeps_the_old_report(tmp_path: Path) -> None:
@@ -358,12 +365,12 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_report(tmp_path: Path) ->
     with pytest.raises(RuntimeError):
         build.write_report_dir(out, boom)
     assert not list(tmp_path.iterdir())
-    build.write_report_dir(out, lambda tmp: (tmp / "report.md").write_text("old"))
+    build.write_report_dir(out, lambda tmp: _fake_report(tmp, "old"))
     with pytest.raises(RuntimeError):
         build.write_report_dir(out, boom, overwrite=True)
     assert (out / "report.md").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
-    build.write_report_dir(out, lambda tmp: (tmp / "report.md").write_text("new"), overwrite=True)
+    build.write_report_dir(out, lambda tmp: _fake_report(tmp, "new"), overwrite=True)
     assert (out / "report.md").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
 

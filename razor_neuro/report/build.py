@@ -37,7 +37,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from razor_neuro.atomic import write_dir
+from razor_neuro.atomic import check_replaceable, check_writable, write_dir
 from razor_neuro.counting import LayerCounts, LayerSpec, count_layer, sum_counts
 from razor_neuro.export.netfile import flatten_spikes
 from razor_neuro.energy import (HardwareProfile, estimate_cores, layer_energy,
@@ -115,6 +115,7 @@ class Measurement:
     same_run: bool                    # without_schedule is the with_schedule run (nothing pruned)
     source: dict[str, Any]
     manifest: Optional[dict[str, Any]] = None
+    bundle_id: Optional[str] = None   # Bundle.id of a bundle
     input_path: Optional[str] = None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -367,21 +368,7 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         network_sha256=net_sha, names=names, kinds=[l.kind for l in network.layers],
         specs=specs, frames=frames, samples=n, first_sample=first_sample, gates=gates,
         with_schedule=with_s, without_schedule=without, same_run=same, source=src,
-        manifest=dict(bundle.manifest), seconds=seconds)
-
-
-def _read_net(net: str | Path, spikes: str | Path) -> Any:
-    """Read a netx file the way ``verify --net`` does (a first conv without an Input
-    layer takes its input shape from a dense spike array)."""
-    from razor_neuro.export.netfile import NetFileError, read_network
-    try:
-        return read_network(net)
-    except NetFileError:
-        try:
-            raw = np.load(spikes, mmap_mode="r")
-        except Exception as exc:
-            raise NetFileError(f"{spikes}: cannot read spike file ({exc})") from None
-        return read_network(net, tuple(raw.shape[:-1]))
+        manifest=dict(bundle.manifest), bundle_id=bundle.id, seconds=seconds)
 
 
 def net_label(net: str | Path) -> str:
@@ -411,10 +398,10 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
         raise ReportError(f"--source: expected one of {SOURCES}, got '{source}'")
     from razor_neuro.export.bundle import sha256_file
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.netfile import read_spikes
+    from razor_neuro.export.netfile import read_network_for, read_spikes
     if not Path(spikes).is_file():
         raise ReportError(f"{spikes}: no such input spike file")
-    network = _read_net(net, spikes)
+    network = read_network_for(net, spikes)
     x = read_spikes(spikes, network.input_shape, steps)
     if steps is not None and x.shape[-1] < steps:
         x = np.concatenate([x, np.zeros((*x.shape[:-1], steps - x.shape[-1]), x.dtype)], -1)
@@ -561,6 +548,7 @@ def _measurement_data(m: Measurement, profile: HardwareProfile,
         "kind": m.kind,
         "path": m.path,
         "sha256": m.sha256,
+        "bundle_id": m.bundle_id,
         "network": m.network_path,
         "network_sha256": m.network_sha256,
         "input": m.input_path,
@@ -621,6 +609,20 @@ def _check_kinds(profile: HardwareProfile, ann: HardwareProfile) -> None:
                           f"ann-baseline profile (e.g. cmos45nm)")
 
 
+def _check_finite(value: Any, where: str) -> None:
+    """Raise :class:`ReportError` naming the first NaN or infinite number in ``value``
+    (nested dicts and lists): a report prints measured numbers only."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
+    elif isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        raise ReportError(f"{where}: {value} is not a finite number; expected finite counts, "
+                          "states and energies")
+
+
 def report_data(primary: Measurement, profile: HardwareProfile, ann: HardwareProfile,
                 other: Optional[Measurement] = None) -> dict[str, Any]:
     """The report as one JSON-able dict (what ``report.json`` holds)."""
@@ -639,8 +641,12 @@ def report_data(primary: Measurement, profile: HardwareProfile, ann: HardwarePro
         "compare": None,
         "comparison": None,
     }
+    _check_finite(out["profile"], "--profile")
+    _check_finite(out["ann_profile"], "--ann-profile")
+    _check_finite(data, "report")
     if other is not None:
         b = _measurement_data(other, profile, ann)
+        _check_finite(b, "report (--compare)")
         out["compare"] = b
         cmp = _savings(data, b)
         out["comparison"] = {
@@ -663,8 +669,9 @@ def write_report_dir(out: str | Path, writer: Callable[[Path], None],
                      overwrite: bool = False) -> Path:
     """Create ``out`` atomically (:func:`razor_neuro.atomic.write_dir`): ``writer(tmp)``
     fills a temporary sibling directory, which is then renamed into place.  A failure
-    leaves nothing (and an existing ``out`` untouched)."""
-    return write_dir(out, writer, overwrite, ReportError)
+    leaves nothing (and an existing ``out`` untouched); ``overwrite`` replaces only an
+    existing report (a ``report.json`` of format :data:`FORMAT`)."""
+    return write_dir(out, writer, overwrite, "report.json", FORMAT)
 
 
 @dataclass(frozen=True)
@@ -712,8 +719,9 @@ def make_report(out: str | Path, bundle: Optional[str | Path] = None,
     prof = load_profile(profile)
     ann = load_profile(ann_profile)
     _check_kinds(prof, ann)
-    if Path(out).exists() and not overwrite:
-        raise ReportError(f"{out}: already exists (pass --overwrite to replace it)")
+    inputs = tuple(p for p in (bundle, compare, net, input) if p is not None)
+    check_replaceable(out, overwrite, "report.json", FORMAT, inputs)
+    check_writable(out, "--out", into=False)  # before the simulation, not after it
 
     if bundle is not None:
         from razor_neuro.export.bundle import load_bundle

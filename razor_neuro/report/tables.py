@@ -191,7 +191,7 @@ def _keep(ratios: list[float] | None) -> str:
 def _compare_rows(data: dict[str, Any]) -> list[list[str]]:
     a, b, c = data, data["compare"], data["comparison"]
     rows = [
-        ["SHA-256 (manifest)", f"`{a['sha256'][:16]}…`", f"`{b['sha256'][:16]}…`", ""],
+        ["bundle id", f"`{a['bundle_id']}`", f"`{b['bundle_id']}`", ""],
         ["keep ratio per gated layer", _keep(a.get("keep_ratio")), _keep(b.get("keep_ratio")), ""],
         ["kept layer-frames", _count(sum(r["kept_frames"] for r in a["layers"])),
          _count(sum(r["kept_frames"] for r in b["layers"])), ""],
@@ -238,8 +238,9 @@ def markdown(data: dict[str, Any]) -> str:
     L: list[str] = [f"# {data['title']}", ""]
     L += _caveat_block(data)
     L += [f"- **Network:** {_what(data)}",
-          f"- **{'Bundle' if bundle else 'Network'} hash:** `{data['sha256']}` (SHA-256 of "
-          f"{'manifest.json, which hashes every bundle file' if bundle else 'the network file'})",
+          (f"- **Bundle id:** `{data['bundle_id']}` (from manifest_sha256 `{data['sha256']}`: "
+           "the SHA-256 of the manifest's canonical content, which hashes every bundle file)"
+           if bundle else f"- **Network hash:** `{data['sha256']}` (SHA-256 of the network file)"),
           f"- **Samples:** {_samples_line(data)}"]
     L += _md_licence(data)
     if data["kind"] != "bundle":
@@ -365,6 +366,8 @@ def csv_text(data: dict[str, Any]) -> str:
     for p in (data["profile"], data["ann_profile"]):
         if p.get("caveat"):
             buf.write(f"# CAVEAT ({p['name']}): {p['caveat']}\n")
+    if data.get("bundle_id"):
+        buf.write(f"# bundle id: {data['bundle_id']}\n")
     buf.write(f"# {data['kind']} sha256: {data['sha256']}\n")
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -422,7 +425,9 @@ def latex(data: dict[str, Any]) -> str:
     """``report.tex``: booktabs table(s) to ``\\input`` in a paper (needs ``booktabs``)."""
     prof, ann = data["profile"], data["ann_profile"]
     caveats = [f"{p['name']}: {p['caveat']}" for p in (prof, ann) if p.get("caveat")]
-    head = [f"% razor-neuro report: {data['label']} ({data['kind']} sha256 {data['sha256']})",
+    ident = (f"bundle id {data['bundle_id']}, manifest_sha256" if data.get("bundle_id")
+             else f"{data['kind']} sha256")
+    head = [f"% razor-neuro report: {data['label']} ({ident} {data['sha256']})",
             f"% counts: {data['source']['description']}",
             f"% licence: {data['source']['licence']}",
             f"% energy profile: {prof['name']} ({prof['file']}); ANN: {ann['name']}",
