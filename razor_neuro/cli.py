@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a Razor SNN")
     t.add_argument("--dataset", default="synthetic",
-                   help="synthetic (built in) or dvs_gesture, ncaltech101, cifar10_dvs, shd")
+                   help="synthetic (built in) or dvs_gesture, ncaltech101, cifar10_dvs, shd, nmnist")
     t.add_argument("--data-root", help="directory holding a real dataset")
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     t.add_argument("--keep-ratio", type=_keep_ratio, default=TrainConfig.keep_ratio, metavar="R[,R...]",

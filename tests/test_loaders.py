@@ -384,7 +384,7 @@ def test_unknown_name(tmp_path):
 
 
 def test_specs():
-    assert set(DATASETS) == {"dvs_gesture", "ncaltech101", "cifar10_dvs", "shd"}
+    assert set(DATASETS) == {"dvs_gesture", "ncaltech101", "cifar10_dvs", "shd", "nmnist"}
     spec = DATASETS["shd"]
     assert isinstance(spec, DatasetSpec) and spec.sensor_size == (700, 1, 1) and spec.n_classes == 20
     with pytest.raises(Exception):

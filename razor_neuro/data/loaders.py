@@ -1,12 +1,14 @@
 """Event-dataset loaders built on `tonic`, producing dense spike tensors for lava-dl/slayer.
 
-Four datasets are supported, all read from files already on disk (nothing is ever
+Five datasets are supported, all read from files already on disk (nothing is ever
 downloaded):
 
 * ``"dvs_gesture"``   -- DVS128 Gesture (``tonic.datasets.DVSGesture``), 11 classes.
 * ``"ncaltech101"``   -- N-Caltech101 (``tonic.datasets.NCALTECH101``), 101 classes.
 * ``"cifar10_dvs"``   -- CIFAR10-DVS (``tonic.datasets.CIFAR10DVS``), 10 classes.
 * ``"shd"``           -- Spiking Heidelberg Digits (``tonic.datasets.SHD``), 20 classes.
+* ``"nmnist"``        -- N-MNIST (``tonic.datasets.NMNIST``), 10 classes: the full data set, or a
+  subset in slayerPytorch's layout (``<id>.bs2`` files and two ``#sample #class`` split files).
 
 Every sample is returned as ``(x, y)``:
 
@@ -38,6 +40,9 @@ import torch
 from torch.utils.data import Dataset
 
 __all__ = ["DATASETS", "DatasetError", "DatasetSpec", "load_dataset"]
+
+#: Folder (under ``root``) of an N-MNIST subset in slayerPytorch's layout.
+NMNIST_SUBSET = "NMNISTsmall"
 
 #: N-Caltech101 and CIFAR10-DVS have no official train/test split: within each class
 #: (files in sorted order) every ``TEST_EVERY``-th sample goes to the test split (90/10).
@@ -119,11 +124,25 @@ DATASETS: dict[str, DatasetSpec] = {
             "<root>/SHD/ so that <root>/SHD/shd_train.h5 and <root>/SHD/shd_test.h5 exist"
         ),
     ),
+    "nmnist": DatasetSpec(
+        name="nmnist",
+        tonic_class="NMNIST",
+        sensor_size=(34, 34, 2),
+        n_classes=10,
+        how_to_get=(
+            "download Train.zip and Test.zip from https://www.garrickorchard.com/datasets/n-mnist "
+            "(mirror https://data.mendeley.com/datasets/468j46mzdv) and unzip both into <root>/NMNIST/ "
+            "so that <root>/NMNIST/Train/0/00002.bin exists; or put a subset in slayerPytorch's layout "
+            f"into <root>/{NMNIST_SUBSET}/: <id>.bs2 (or <id>.bin) sample files and one train*.txt and "
+            "one test*.txt split file, each a '#sample #class' header and one '<id> <class>' line per sample"
+        ),
+    ),
 }
 
 _CIFAR10DVS_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
+_DIGITS = tuple(str(d) for d in range(10))
 
 
 def _fail(path: Path | str, expected: str, spec: DatasetSpec) -> DatasetError:
@@ -165,7 +184,67 @@ def _check_layout(spec: DatasetSpec, root: Path, train: bool) -> Path:
         if not h5.is_file():
             raise _fail(h5, "expected the unzipped SHD HDF5 file", spec)
         return h5
+    if spec.name == "nmnist":
+        return _check_nmnist_layout(spec, root, train)
     raise AssertionError(spec.name)  # pragma: no cover
+
+
+def _check_nmnist_layout(spec: DatasetSpec, root: Path, train: bool) -> Path:
+    """N-MNIST: the full layout ``<root>/NMNIST/{Train,Test}/<digit>/*.bin`` (returns the
+    split folder) or, when ``<root>/NMNIST`` is absent, the subset layout
+    ``<root>/NMNISTsmall/`` (returns its ``train*.txt`` or ``test*.txt`` split file)."""
+    loc = root / spec.tonic_class
+    if loc.is_dir():
+        folder = loc / ("Train" if train else "Test")
+        files = sorted(folder.rglob("*.bin")) if folder.is_dir() else []
+        if not files:
+            raise _fail(folder, "expected digit folders 0/ ... 9/ holding N-MNIST .bin event files", spec)
+        # tonic takes the label from the last character of the folder path, so Train/12/
+        # would silently read as class 2
+        bad = [f for f in files if f.parent.parent != folder or f.parent.name not in _DIGITS]
+        if bad:
+            raise _fail(bad[0], f"label outside 0-9: expected .bin files only inside the digit folders "
+                                f"{folder}/0/ ... {folder}/9/", spec)
+        return folder
+    subset = root / NMNIST_SUBSET
+    if not subset.is_dir():
+        raise _fail(loc, f"expected Train/ and Test/ digit folders here, or the subset layout in {subset}/", spec)
+    pattern = "train*.txt" if train else "test*.txt"
+    splits = sorted(subset.glob(pattern))
+    if len(splits) != 1:
+        found = ", ".join(s.name for s in splits) or "none"
+        raise _fail(subset, f"expected exactly one split file {pattern} (found {found})", spec)
+    return splits[0]
+
+
+def _read_nmnist_split(spec: DatasetSpec, split: Path) -> tuple[list[str], list[int]]:
+    """Sample files and labels of a slayerPytorch split file, in the file's order.
+
+    No tonic reader knows this layout (tonic's NMNIST walks digit folders), so the list is
+    read here and handed to ``tonic.datasets.NMNIST``, which then reads the samples."""
+    files, labels = [], []
+    for n, line in enumerate(split.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split()
+        try:
+            sample, label = fields[0], int(fields[1])
+            if len(fields) != 2:
+                raise ValueError
+        except (IndexError, ValueError):
+            raise _fail(split, f"line {n}: expected '<sample id> <class>', got {line.strip()!r}", spec) from None
+        if not 0 <= label < spec.n_classes:
+            raise _fail(split, f"line {n}: class {label} of sample {sample} is outside 0-{spec.n_classes - 1}", spec)
+        found = [f for f in (split.parent / f"{sample}.bs2", split.parent / f"{sample}.bin") if f.is_file()]
+        if len(found) != 1:
+            what = "both" if found else "neither"
+            raise _fail(split, f"line {n}: expected one sample file {sample}.bs2 or {sample}.bin in "
+                               f"{split.parent}, found {what}", spec)
+        files.append(str(found[0]))
+        labels.append(label)
+    if not files:
+        raise _fail(split, "split file lists no samples", spec)
+    return files, labels
 
 
 def _tonic_dataset(spec: DatasetSpec, root: Path, train: bool, target_transform: Callable | None):
@@ -182,7 +261,7 @@ def _tonic_dataset(spec: DatasetSpec, root: Path, train: bool, target_transform:
         spec.tonic_class, (base,), {"_check_exists": lambda self: True, "download": _no_download}
     )
     kwargs: dict[str, Any] = {"save_to": str(root), "target_transform": target_transform}
-    if spec.name in ("dvs_gesture", "shd"):
+    if spec.name in ("dvs_gesture", "shd", "nmnist"):
         kwargs["train"] = train
     return offline(**kwargs)
 
@@ -296,13 +375,15 @@ def load_dataset(
 
     Args:
         name: one of :data:`DATASETS` (``"dvs_gesture"``, ``"ncaltech101"``,
-            ``"cifar10_dvs"``, ``"shd"``).
-        root: folder holding ``<TonicClassName>/...`` as described by
-            ``DATASETS[name].how_to_get``.
+            ``"cifar10_dvs"``, ``"shd"``, ``"nmnist"``).
+        root: folder holding ``<TonicClassName>/...`` (or, for N-MNIST, the subset folder
+            ``NMNISTsmall/``) as described by ``DATASETS[name].how_to_get``.
         frames: number of time bins ``T``; the recording's span ``[t_first, t_last]`` is
             cut into ``T`` equal bins and every event lands in exactly one of them.
         train: training split if True, else test split (N-Caltech101 and CIFAR10-DVS have
-            no official split: every 10th file of each class is the test split).
+            no official split: every 10th file of each class is the test split). Samples
+            are ordered by file path, except an N-MNIST subset's, which keep the order of
+            its split file.
         cache_dir: if given, binned samples are cached with ``tonic.DiskCachedDataset`` in
             ``cache_dir/<name>/<split>_T<frames>_<H>x<W>``.
         spatial_size: optional ``(H, W)`` to downsample DVS events to with
@@ -311,7 +392,7 @@ def load_dataset(
     Returns:
         A ``torch.utils.data.Dataset`` whose items are ``(x, y)``:
 
-        * **x** (DVS) -- float32 ``[C=2, H, W, T]``; (SHD) float32 ``[C=700, T]``;
+        * **x** (DVS, N-MNIST) -- float32 ``[C=2, H, W, T]``; (SHD) float32 ``[C=700, T]``;
           values in ``{0, 1}``.
         * **y** -- ``int`` label in ``[0, n_classes)``.
 
@@ -366,22 +447,27 @@ def load_dataset(
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
         raise _fail(data_path, f"corrupt or unreadable ({reason})", spec) from exc
 
+    subset_split = spec.name == "nmnist" and data_path.is_file()
+    if subset_split:  # tonic's NMNIST found no digit folders; it reads the split file's samples
+        tds.data, tds.targets = _read_nmnist_split(spec, data_path)
+
     def file_of(i: int) -> str:
         return str(data_path) if spec.name == "shd" else str(tds.data[i])
 
-    if spec.name == "ncaltech101":
+    if spec.name in ("ncaltech101", "nmnist"):
         # read_mnist_file silently mis-parses files whose size is not a multiple of 5 bytes.
         for f in tds.data:
             size = os.path.getsize(f)
             if size == 0 or size % 5:
-                raise _fail(f, f"corrupt ATIS .bin file ({size} bytes, expected a non-zero multiple of 5)", spec)
+                raise _fail(f, f"corrupt ATIS event file ({size} bytes, expected a non-zero multiple of 5)", spec)
 
     tds.transform = _Compose(pre + [binner])
 
     # Split (only for datasets without an official one).
-    # File-based datasets: order samples by path (tonic's os.walk order is filesystem-dependent).
+    # File-based datasets: order samples by path (tonic's os.walk order is filesystem-dependent);
+    # an N-MNIST subset keeps its split file's order.
     order = list(range(len(tds)))
-    if spec.name != "shd":
+    if spec.name != "shd" and not subset_split:
         order.sort(key=lambda i: str(tds.data[i]))
     if spec.official_split:
         indices = order
