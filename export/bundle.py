@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 
 from razor_neuro.atomic import write_dir
+from razor_neuro.errors import ArtefactError
 from razor_neuro.export.netfile import Network, NetFileError, read_network
 from razor_neuro.schedule import FrameSchedule, ScheduleError
 
@@ -40,7 +41,7 @@ FILES = ("network.net", "schedule.json")
 _PACKAGES = ("razor-neuro", "torch", "lava-nc", "lava-dl", "numpy", "h5py")
 
 
-class BundleError(ValueError):
+class BundleError(ArtefactError):
     """A bundle that is missing, tampered with, truncated or inconsistent."""
 
 

@@ -618,14 +618,20 @@ def read_network_for(net: "str | os.PathLike[str]",
     """
     try:
         return read_network(net)
-    except InputShapeUnknown:
-        pass
+    except InputShapeUnknown as exc:
+        unknown = exc
     try:
         raw = np.load(os.fspath(spikes), mmap_mode="r", allow_pickle=False)
     except Exception as exc:
         raise NetFileError(f"{os.fspath(spikes)}: cannot read spike file "
                            f"({_one_line(exc)})") from None
-    return read_network(net, tuple(raw.shape[:-1]))
+    try:
+        return read_network(net, tuple(raw.shape[:-1]))
+    except NetFileError:
+        if raw.ndim > 2:
+            raise
+    raise NetFileError(f"{unknown}; {os.fspath(spikes)} of shape {raw.shape} gives none "
+                       "(slayer events carry no shape): expected a dense [x, y, f, T] input")
 
 
 def _fit_steps(data: np.ndarray, num_steps: Optional[int]) -> np.ndarray:

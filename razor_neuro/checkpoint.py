@@ -10,11 +10,12 @@ from typing import Any
 
 import torch
 
+from razor_neuro.errors import ArtefactError
 from razor_neuro.model import ModelConfig, RazorSNN
 from razor_neuro.schedule import FrameSchedule
 
 
-class CheckpointError(ValueError):
+class CheckpointError(ArtefactError):
     """A file that is not a usable razor-neuro checkpoint."""
 
 

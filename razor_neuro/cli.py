@@ -9,12 +9,45 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NoReturn
 
+from razor_neuro.atomic import check_writable
 from razor_neuro.train_config import TrainConfig
 
 EXIT_MISMATCH = 1
 EXIT_BAD_INPUT = 2
+EXIT_BAD_ARTEFACT = 3
+EXIT_REFUSED = 4
+EXIT_IO = 5
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES = f"""exit codes:
+  0    success
+  {EXIT_MISMATCH}    verify/report: Lava and the reference disagree beyond --tolerance
+  {EXIT_BAD_INPUT}    bad input: an argument, config file, dataset or spike file (one line
+       names the option, file or field and what was expected)
+  {EXIT_BAD_ARTEFACT}    an unreadable, foreign or tampered checkpoint or bundle, or one holding
+       NaN/infinite numbers
+  {EXIT_REFUSED}    refused to replace something: an existing training run (use --resume),
+       or a directory that is not a razor-neuro artefact of the same kind (--overwrite
+       replaces only a bundle with a bundle, a report with a report)
+  {EXIT_IO}    the operating system refused a read or write (read-only directory, a file
+       where a directory belongs, disk full)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); files already written stay complete
+--verbose (before or after the command) shows the full traceback instead of one line."""
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code (:data:`EXIT_CODES`) of a known error class."""
+    from razor_neuro.atomic import OutputExists, OutputUnwritable
+    from razor_neuro.errors import ArtefactError
+    if isinstance(exc, OutputExists):
+        return EXIT_REFUSED
+    if isinstance(exc, (OutputUnwritable, OSError)):
+        return EXIT_IO
+    if isinstance(exc, ArtefactError):
+        return EXIT_BAD_ARTEFACT
+    return EXIT_BAD_INPUT
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -64,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     from razor_neuro.export.bundle import load_bundle
     from razor_neuro.export.deploy import run_bundle, write_json
 
+    check_writable(args.out, "--out", into=True)  # before the simulation, not after it
     result = run_bundle(load_bundle(args.bundle), args.samples, args.tag, args.start)
     _table(f"{result['source']}: {result['samples']} samples, accuracy {result['accuracy']:.4f}",
            ["layer", "neurons", "input spikes", "on pruned frames", "output spikes"],
@@ -77,31 +111,44 @@ def _verify(args: argparse.Namespace) -> int:
     from razor_neuro.export.deploy import write_json
     from razor_neuro.export.verify import verify_bundle, verify_net
 
+    check_writable(args.out, "--out", into=True)  # before the simulation, not after it
     if args.net:
         if args.bundle or not args.input:
             raise ValueError("verify: give either a BUNDLE or --net FILE with --input SPIKES.npy")
-        result = verify_net(args.net, args.input, args.steps, args.tag, args.tolerance)
+        for option, path in (("--net", args.net), ("--input", args.input)):
+            if not Path(path).is_file():
+                raise ValueError(f"{option} {path}: no such file")
+        result = verify_net(args.net, args.input, args.steps, args.tag, args.tolerance,
+                            states=args.state)
         what = f"{args.net} on {args.input}"
     else:
         if not args.bundle:
             raise ValueError("verify: give a BUNDLE directory, or --net FILE --input SPIKES.npy")
         from razor_neuro.export.bundle import load_bundle
-        result = verify_bundle(load_bundle(args.bundle), args.samples, args.tag, args.tolerance)
+        result = verify_bundle(load_bundle(args.bundle), args.samples, args.tag, args.tolerance,
+                               states=args.state)
         what = args.bundle
+    columns = ["layer", "Lava input spikes", "on pruned frames", "Lava output spikes",
+               "reference", "mismatches"]
     rows = [[r["name"], r.get("lava_input_spikes", "-"),
              r.get("lava_input_spikes_on_pruned_frames", "-"), r["lava_spikes"],
              r["reference_spikes"], r["mismatches"]] for r in result["layers"]]
+    total = ["total", "", "", "", "", result["mismatches"]]
+    if args.state:
+        columns += ["u mismatches", "v mismatches"]
+        for row, r in zip(rows, result["layers"]):
+            row += [r["current_mismatches"], r["voltage_mismatches"]]
+        total += ["", result["state_mismatches"]]
     _table(f"Lava {args.tag} vs torch reference: {what}, {result['samples']} sample(s) x "
-           f"{result['steps']} steps", ["layer", "Lava input spikes", "on pruned frames",
-                                        "Lava output spikes", "reference", "mismatches"],
-           rows + [["total", "", "", "", "", result["mismatches"]]])
+           f"{result['steps']} steps", columns, rows + [total])
     if "lava_accuracy" in result:
         print(f"deploy accuracy: Lava {result['lava_accuracy']:.4f}, "
               f"reference {result['reference_accuracy']:.4f}")
     print(f"wrote {write_json(Path(args.out) / 'verify.json', result)}")
     if not result["agree"]:
-        print(f"razor-neuro verify: {result['mismatches']} mismatches exceed the tolerance "
-              f"{args.tolerance}", file=sys.stderr)
+        states = f" and {result['state_mismatches']} state mismatches" if args.state else ""
+        print(f"razor-neuro verify: {result['mismatches']} spike mismatches{states} (spike "
+              f"tolerance {args.tolerance}, state tolerance 0)", file=sys.stderr)
         return EXIT_MISMATCH
     return 0
 
@@ -145,98 +192,175 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default (an option without one says so in its help) and keeps
+    the exit-code table's layout."""
 
-    p = argparse.ArgumentParser(prog="razor-neuro", description=(
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _integer(low: int) -> Callable[[str], int]:
+    """argparse type: an integer >= ``low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+    return parse
+
+
+_positive, _non_negative = _integer(1), _integer(0)
+
+
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("razor-neuro")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``razor-neuro`` argument parser; ``--verbose`` is accepted before or after the
+    sub-command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="more detail, and the full traceback instead of one line")
+    p = _Parser(prog="razor-neuro", formatter_class=_Formatter, epilog=EXIT_CODES, description=(
         "Train Razor SNNs (temporal frame pruning) in lava-dl, deploy them to Lava's Loihi "
         "simulator and report verified spike counts and energy."))
-    p.add_argument("--verbose", action="store_true", help="more detail and full tracebacks")
+    p.add_argument("--verbose", action="store_true",
+                   help="more detail, and the full traceback instead of one line")
+    p.add_argument("--version", action="version", version=f"razor-neuro {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a Razor SNN")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=[common],
+                              formatter_class=_Formatter, epilog=EXIT_CODES)
+
+    t = command("train", "train a Razor SNN")
     t.add_argument("--dataset", default="synthetic",
                    help="synthetic (built in) or dvs_gesture, ncaltech101, cifar10_dvs, shd, nmnist")
-    t.add_argument("--data-root", help="directory holding a real dataset")
-    t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    t.add_argument("--data-root", help="directory holding a real dataset (stored absolute)")
+    t.add_argument("--epochs", type=_positive, default=TrainConfig.epochs,
+                   help="epochs to train in all (with --resume: more than already trained)")
     t.add_argument("--keep-ratio", type=_keep_ratio, default=TrainConfig.keep_ratio, metavar="R[,R...]",
                    help="share of input frames kept (first gated layer; deeper layers keep all), "
                         "or one comma-separated share per gated layer to prune deeper layers too")
-    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--batch-size", type=_positive, default=TrainConfig.batch_size,
+                   help="training samples per optimiser step")
     t.add_argument("--config", help="TOML model config (default: the dataset's preset)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", required=True, help="run directory")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--seed", type=_non_negative, default=TrainConfig.seed,
+                   help="seed of the weights, the data order and the synthetic dataset")
+    t.add_argument("--out", required=True,
+                   help="run directory (refused if it already holds a run, unless --resume)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.pt with the same arguments")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 
-    e = sub.add_parser("export", help="turn a checkpoint into a deployable bundle")
+    e = command("export", "turn a checkpoint into a deployable bundle")
     e.add_argument("checkpoint", help="OUT/checkpoint.pt of razor-neuro train")
     e.add_argument("--target", default="loihi-sim", choices=["loihi-sim"],
                    help="Lava's Loihi simulator on CPU (Loihi2SimCfg)")
     e.add_argument("--out", required=True, help="bundle directory to create")
-    e.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    e.add_argument("--overwrite", action="store_true",
+                   help="replace an existing bundle (only a bundle)")
     e.set_defaults(func=_export)
 
     tags = ["fixed_pt", "floating_pt"]
-    r = sub.add_parser("run", help="run a bundle on the Loihi simulator over test samples")
+    r = command("run", "run a bundle on the Loihi simulator over test samples")
     r.add_argument("bundle", help="bundle directory")
-    r.add_argument("--samples", type=int, default=32, help="test samples streamed in one run")
-    r.add_argument("--start", type=int, default=0, help="index of the first test sample")
+    r.add_argument("--samples", type=_positive, default=32, help="test samples streamed in one run")
+    r.add_argument("--start", type=_non_negative, default=0, help="index of the first test sample")
     r.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
     r.add_argument("--out", required=True, help="directory for run.json")
     r.set_defaults(func=_run)
 
-    v = sub.add_parser("verify", help="compare Lava and the torch reference spike for spike")
+    v = command("verify", "compare Lava and the torch reference spike for spike")
     v.add_argument("bundle", nargs="?", help="bundle directory")
-    v.add_argument("--samples", type=int, default=32, help="test samples (bundle mode)")
+    v.add_argument("--samples", type=_positive, default=32, help="test samples (bundle mode)")
     v.add_argument("--net", help="a netx HDF5 network razor-neuro did not train")
     v.add_argument("--input", help="input spikes .npy for --net: dense [*input_shape, T] "
                                    "in netx order, or slayer's event format")
-    v.add_argument("--steps", type=int, help="steps to run with --net (default: input length)")
+    v.add_argument("--steps", type=_positive, help="steps to run with --net (default: input length)")
     v.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
-    v.add_argument("--tolerance", type=int, default=0, help="mismatches still accepted")
+    v.add_argument("--tolerance", type=_non_negative, default=0, help="mismatches still accepted")
+    v.add_argument("--state", action="store_true",
+                   help="also compare every layer's current u and voltage v per neuron and "
+                        "step (exit 0 only when spikes and states agree)")
     v.add_argument("--out", default=".", help="directory for verify.json")
     v.set_defaults(func=_verify)
 
-    rp = sub.add_parser("report", help="measured spike counts, synaptic ops and energy "
-                                       "(md, csv, json, tex, figures)")
+    rp = command("report", "measured spike counts, synaptic ops and energy "
+                           "(md, csv, json, tex, figures)")
     rp.add_argument("bundle", nargs="?", help="bundle directory")
     rp.add_argument("--net", help="a netx HDF5 network razor-neuro did not train")
     rp.add_argument("--input", help="input spikes .npy for --net: dense [*input_shape, T] "
                                     "in netx order, or slayer's event format")
-    rp.add_argument("--steps", type=int, help="steps to run with --net (default: input length)")
+    rp.add_argument("--steps", type=_positive, help="steps to run with --net (default: input length)")
     rp.add_argument("--profile", default="loihi1",
                     help="hardware profile: a shipped name (loihi1, loihi2-estimate) or a "
                          "path to your own TOML")
     rp.add_argument("--ann-profile", default="cmos45nm",
                     help="ANN baseline profile for the dense-MAC equivalent (name or TOML path)")
-    rp.add_argument("--samples", type=int, default=32, help="test samples (bundle mode)")
-    rp.add_argument("--start", type=int, default=0, help="index of the first test sample")
+    rp.add_argument("--samples", type=_positive, default=32, help="test samples (bundle mode)")
+    rp.add_argument("--start", type=_non_negative, default=0, help="index of the first test sample")
     rp.add_argument("--source", default="lava", choices=["lava", "reference"],
                     help="where the counts come from: Lava fixed_pt runs, or the torch "
                          "reference licensed by a verify run on the same samples")
-    rp.add_argument("--verify-samples", type=int,
+    rp.add_argument("--verify-samples", type=_positive,
                     help="with --source reference: verify on the first K samples (default all)")
     rp.add_argument("--compare", metavar="OTHER_BUNDLE",
                     help="a second bundle, run on the same samples and shown side by side")
     rp.add_argument("--out", help="report directory (default reports/<bundle or net name>)")
-    rp.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    rp.add_argument("--overwrite", action="store_true",
+                    help="replace an existing report (only a report)")
     rp.set_defaults(func=_report)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``razor-neuro`` console script."""
+    """Entry point of the ``razor-neuro`` console script.
+
+    Known errors (every razor-neuro input error is a ``ValueError`` subclass; ``OSError``
+    from the operating system; Ctrl-C) print one line and return their documented exit
+    code (:data:`EXIT_CODES`); ``--verbose`` re-raises them with the full traceback.
+    Anything else is a bug and keeps its traceback.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except ValueError as exc:  # every razor-neuro input error is a ValueError subclass
+    except (ValueError, OSError) as exc:
         if args.verbose:
             raise
-        print(f"razor-neuro {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        text = (f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename
+                else str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        print(f"razor-neuro {args.command}: error: {text}", file=sys.stderr)
+        return exit_code(exc)
+    except KeyboardInterrupt:
+        if args.verbose:
+            raise
+        ckpt = Path(args.out) / "checkpoint.pt" if args.command == "train" else None
+        kept = (f"; {ckpt} holds the last complete epoch (continue with --resume)"
+                if ckpt is not None and ckpt.is_file() else "; no output was written")
+        print(f"razor-neuro {args.command}: interrupted{kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

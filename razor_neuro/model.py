@@ -5,6 +5,7 @@ Pooling is expressed as strided convolutions: netx 0.6 cannot build a Pool block
 """
 from __future__ import annotations
 
+import math
 import numbers
 import tomllib
 import warnings
@@ -62,21 +63,100 @@ class ModelConfig:
         d["layers"] = [asdict(layer) for layer in self.layers]
         return d
 
+    def layer_shapes(self, source: str = "config") -> list[tuple[int, ...]]:
+        """Input shape of every layer (slayer order, ``(C, H, W)`` or ``(n,)``), then the
+        output shape: ``len(layers) + 1`` shapes.
+
+        Raises:
+            ConfigError: a conv on a flat input, a dense layer on a 3-d input, or a conv
+                whose output would be empty.
+        """
+        shapes = [tuple(self.input_shape)]
+        for i, layer in enumerate(self.layers):
+            shape = shapes[-1]
+            if layer.kind == "flatten":
+                shape = (math.prod(shape),)
+            elif layer.kind == "conv":
+                if len(shape) != 3:
+                    raise ConfigError(f"{source}: layers[{i}]: conv needs a (C, H, W) input, "
+                                      f"got {shape}")
+                h = (shape[1] + 2 * layer.padding - layer.kernel) // layer.stride + 1
+                w = (shape[2] + 2 * layer.padding - layer.kernel) // layer.stride + 1
+                if h < 1 or w < 1:
+                    raise ConfigError(f"{source}: layers[{i}]: kernel {layer.kernel} with "
+                                      f"padding {layer.padding} does not fit its {shape[1]}x"
+                                      f"{shape[2]} input; expected a smaller kernel")
+                shape = (layer.out, h, w)
+            else:
+                if len(shape) != 1:
+                    raise ConfigError(f"{source}: layers[{i}]: dense needs a flat input; add a "
+                                      "flatten layer")
+                shape = (layer.out,)
+            shapes.append(shape)
+        return shapes
+
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "config") -> "ModelConfig":
+        """Build and validate a config: every field of the right type and range, the
+        layers chain, the last layer is dense with ``n_classes`` outputs.
+
+        Raises:
+            ConfigError: one line naming the field and what was expected.
+        """
+        if not isinstance(d, dict):
+            raise ConfigError(f"{source}: expected a [model] table")
+        layers = d.get("layers")
+        if not isinstance(layers, list) or not layers or \
+                not all(isinstance(layer, dict) for layer in layers):
+            raise ConfigError(f"{source}: 'layers' must be a non-empty list of layer tables "
+                              "([[model.layers]] with kind, out, ...)")
         try:
-            layers = tuple(LayerConfig(**layer) for layer in d["layers"])
             rest = {k: v for k, v in d.items() if k != "layers"}
-            cfg = cls(layers=layers, **{**rest, "input_shape": tuple(rest["input_shape"])})
+            shape = rest["input_shape"]
+            if not isinstance(shape, (list, tuple)):
+                raise TypeError("input_shape must be a list")
+            cfg = cls(layers=tuple(LayerConfig(**layer) for layer in layers),
+                      **{**rest, "input_shape": tuple(shape)})
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"{source}: invalid model config ({exc})") from None
+
+        def integer(value: Any, field: str, low: int) -> None:
+            if type(value) is not int or value < low:
+                raise ConfigError(f"{source}: {field} must be an integer >= {low}, got {value!r}")
+
+        def real(value: Any, field: str, low: float, high: float, low_open: bool) -> None:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and \
+                math.isfinite(value) and (value > low if low_open else value >= low) and \
+                value <= high
+            if not ok:
+                raise ConfigError(f"{source}: {field} must be a number in "
+                                  f"{'(' if low_open else '['}{low}, {high}], got {value!r}")
+
+        if len(cfg.input_shape) not in (1, 3):
+            raise ConfigError(f"{source}: input_shape must be [C, H, W] or [n], got "
+                              f"{list(cfg.input_shape)}")
+        for j, v in enumerate(cfg.input_shape):
+            integer(v, f"input_shape[{j}]", 1)
+        integer(cfg.n_classes, "n_classes", 1)
+        integer(cfg.frames, "frames", 1)
+        integer(cfg.epm_hidden, "epm_hidden", 1)
+        for name in ("threshold", "tau_grad", "scale_grad"):
+            real(getattr(cfg, name), name, 0.0, math.inf, True)
+        for name in ("current_decay", "voltage_decay"):
+            real(getattr(cfg, name), name, 0.0, 1.0, False)
         for i, layer in enumerate(cfg.layers):
             if layer.kind not in ("conv", "dense", "flatten"):
                 raise ConfigError(f"{source}: layers[{i}].kind is {layer.kind!r}; expected conv, dense or flatten")
-            if layer.kind != "flatten" and layer.out <= 0:
-                raise ConfigError(f"{source}: layers[{i}].out must be a positive integer")
+            if layer.kind != "flatten":
+                integer(layer.out, f"layers[{i}].out", 1)
+            integer(layer.kernel, f"layers[{i}].kernel", 1)
+            integer(layer.stride, f"layers[{i}].stride", 1)
+            integer(layer.padding, f"layers[{i}].padding", 0)
+            if not isinstance(layer.gated, bool):
+                raise ConfigError(f"{source}: layers[{i}].gated must be true or false")
         if cfg.layers[-1].kind != "dense" or cfg.layers[-1].out != cfg.n_classes:
             raise ConfigError(f"{source}: the last layer must be dense with out = n_classes ({cfg.n_classes})")
+        cfg.layer_shapes(source)
         return cfg
 
     @classmethod
@@ -154,29 +234,19 @@ class RazorSNN(nn.Module):
 
     def _build(self, config: ModelConfig, neuron: dict[str, Any], seed: int) -> None:
         blocks, epms = [], {}
-        shape = list(config.input_shape)
-        for i, layer in enumerate(config.layers):
+        for i, (layer, shape) in enumerate(zip(config.layers, config.layer_shapes())):
             if layer.kind == "flatten":
                 blocks.append(slayer.block.cuba.Flatten())
-                shape = [int(torch.tensor(shape).prod())]
                 continue
             if layer.kind == "conv":
-                if len(shape) != 3:
-                    raise ConfigError(f"layers[{i}]: conv needs a (C, H, W) input, got {tuple(shape)}")
                 blocks.append(slayer.block.cuba.Conv(neuron, shape[0], layer.out, layer.kernel,
                                                      stride=layer.stride, padding=layer.padding,
                                                      weight_scale=2, weight_norm=True,
                                                      delay_shift=False))
-                h = (shape[1] + 2 * layer.padding - layer.kernel) // layer.stride + 1
-                w = (shape[2] + 2 * layer.padding - layer.kernel) // layer.stride + 1
-                shape = [layer.out, h, w]
             else:
-                if len(shape) != 1:
-                    raise ConfigError(f"layers[{i}]: dense needs a flat input; add a flatten layer")
                 blocks.append(slayer.block.cuba.Dense(neuron, shape[0], layer.out,
                                                       weight_scale=2, weight_norm=True,
                                                       delay_shift=False))
-                shape = [layer.out]
             if layer.gated:
                 epms[str(i)] = EPM(config.frames, config.epm_hidden, seed=seed * 1000 + i)
         self.blocks = nn.ModuleList(blocks)

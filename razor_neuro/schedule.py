@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from razor_neuro.errors import ArtefactError
 
-class ScheduleError(ValueError):
+
+class ScheduleError(ArtefactError):
     """A schedule file or table that is malformed or does not fit the network."""
 
 

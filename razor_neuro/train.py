@@ -22,10 +22,10 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
 from razor_neuro import _compat
-from razor_neuro.atomic import write_file
+from razor_neuro.atomic import OutputExists, check_writable, write_file
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
 from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN, layer_keep_ratios
-from razor_neuro.checkpoint import schedule_from_model
+from razor_neuro.checkpoint import CheckpointError, read_checkpoint, schedule_from_model
 from razor_neuro.data import dataset_from_spec
 from razor_neuro.train_config import TrainConfig
 
@@ -109,6 +109,47 @@ def _check_keep_ratio(cfg: TrainConfig, mcfg: ModelConfig) -> None:
                              f"{1 / mcfg.frames:.3g}")
 
 
+def _resumable_checkpoint(path: Path, cfg: TrainConfig, mcfg: ModelConfig,
+                          device: torch.device) -> dict[str, Any]:
+    """The checkpoint ``--resume`` continues, read before any data is: it must be a
+    razor-neuro checkpoint of the same model and settings (only ``--epochs`` may grow),
+    with fewer epochs than ``cfg.epochs``.
+
+    Raises:
+        CheckpointError: unreadable or from another model or settings.
+        TrainError: ``cfg.epochs`` not above the epochs already trained.
+    """
+    ckpt = read_checkpoint(path, device)
+    done = int(ckpt["epoch"]) + 1
+    if cfg.epochs <= done:
+        raise TrainError(f"--epochs {cfg.epochs}: {path} has already trained {done} epoch(s); "
+                         f"expected more than {done} to continue training")
+    if ckpt["model_config"] != mcfg.to_dict():
+        theirs, ours = ckpt["model_config"], mcfg.to_dict()
+        fields = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
+        raise CheckpointError(f"{path}: trained with another model configuration (differs in "
+                              f"{', '.join(fields)}); resume with the same --dataset/--config")
+    if ckpt["train_config"] != asdict(cfg) | {"epochs": ckpt["train_config"]["epochs"]}:
+        raise CheckpointError(f"{path}: checkpoint was trained with other settings; "
+                              "resume with the same arguments (only --epochs may grow)")
+    return ckpt
+
+
+def _check_data_fits(data: Dataset, mcfg: ModelConfig, dataset: str) -> None:
+    """Raise :class:`TrainError` unless the dataset's samples have the model's
+    ``(*input_shape, frames)`` and its class count is ``n_classes``."""
+    x, _ = data[0]
+    expected = (*mcfg.input_shape, mcfg.frames)
+    if tuple(x.shape) != expected:
+        raise TrainError(f"model config: input_shape {list(mcfg.input_shape)} with frames "
+                         f"{mcfg.frames} expects samples of shape {expected}; dataset "
+                         f"{dataset!r} gives {tuple(x.shape)}")
+    n_classes = data.spec.n_classes
+    if n_classes != mcfg.n_classes:
+        raise TrainError(f"model config: n_classes is {mcfg.n_classes}; dataset {dataset!r} has "
+                         f"{n_classes} classes")
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -157,7 +198,17 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     """
     if cfg.epochs < 1:
         raise TrainError(f"--epochs: expected a positive integer, got {cfg.epochs}")
+    if cfg.batch_size < 1:
+        raise TrainError(f"--batch-size: expected a positive integer, got {cfg.batch_size}")
     out = Path(out)
+    ckpt_path = out / "checkpoint.pt"
+    check_writable(out, "--out", into=True)  # before any work, not after the first epoch
+    if not resume and any((out / f).exists() for f in ("checkpoint.pt", "metrics.json")):
+        raise OutputExists(f"--out {out}: already holds a training run (checkpoint.pt, "
+                           "metrics.json); pass --resume to continue it, or choose another "
+                           "--out")
+    if resume and not ckpt_path.exists():
+        raise TrainError(f"{ckpt_path}: --resume needs an existing checkpoint")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
@@ -171,20 +222,19 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     if mcfg is None:
         raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
     _check_keep_ratio(cfg, mcfg)
+    ckpt = _resumable_checkpoint(ckpt_path, cfg, mcfg, device) if resume else None
     train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
+    _check_data_fits(train_set, mcfg, cfg.dataset)
     model = RazorSNN(mcfg, seed=cfg.seed).to(device)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     start, history = 0, []
-    ckpt_path = out / "checkpoint.pt"
-    if resume:
-        if not ckpt_path.exists():
-            raise TrainError(f"{ckpt_path}: --resume needs an existing checkpoint")
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
-        if ckpt["train_config"] != asdict(cfg) | {"epochs": ckpt["train_config"]["epochs"]}:
-            raise TrainError(f"{ckpt_path}: checkpoint was trained with other settings; "
-                             "resume with the same arguments (only --epochs may grow)")
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
+    if ckpt is not None:
+        try:
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{ckpt_path}: weights do not fit the model "
+                                  f"({str(exc).splitlines()[0]})") from exc
         start, history = ckpt["epoch"] + 1, ckpt["history"]
         torch.set_rng_state(ckpt["rng"])
 

@@ -6,6 +6,7 @@ lava-dl (``razor-neuro --help`` stays fast).
 from __future__ import annotations
 
 import numbers
+import os
 from dataclasses import dataclass
 
 
@@ -38,3 +39,6 @@ class TrainConfig:
             keep = tuple(float(v) for v in keep)
             keep = keep[0] if len(keep) == 1 else keep
         object.__setattr__(self, "keep_ratio", keep if isinstance(keep, tuple) else float(keep))
+        # stored in the checkpoint and bundle: absolute, so any working directory finds it
+        if self.data_root:
+            object.__setattr__(self, "data_root", os.path.abspath(self.data_root))

@@ -214,7 +214,7 @@ def test_cli_export_run_verify(trained: Path, tmp_path: Path, capsys: pytest.Cap
                                monkeypatch: pytest.MonkeyPatch) -> None:
     bundle = tmp_path / "bundle"
     assert main(["export", str(trained), "--target", "loihi-sim", "--out", str(bundle)]) == 0
-    assert main(["export", str(trained), "--out", str(bundle)]) == 2
+    assert main(["export", str(trained), "--out", str(bundle)]) == 4
     assert "already exists" in capsys.readouterr().err
     assert main(["run", str(bundle), "--samples", "3", "--out", str(tmp_path / "r")]) == 0
     run = json.loads((tmp_path / "r" / "run.json").read_text())
