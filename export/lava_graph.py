@@ -36,7 +36,7 @@ from lava.magma.core.run_conditions import RunSteps  # noqa: E402
 from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
-from razor_neuro.export.processes import FrameGate, SpikeRecorder  # noqa: E402
+from razor_neuro.export.processes import FrameGate, SpikeRecorder, StateRecorder  # noqa: E402
 from razor_neuro.export.netfile import (NetLayer, Network, flatten_spikes,  # noqa: E402
                                         read_network)
 from razor_neuro.export.reference import (float_parameters, lava_latency,  # noqa: E402
@@ -59,19 +59,23 @@ class LavaRun:
             ``[N, *in_shape, T]`` (netx order; flat after a flatten).
         steps: Lava time steps run.
         seconds: wall time of build, compile+run and read-back.
+        currents, voltages: with ``states=True``, per weight layer its neurons' ``u`` and
+            ``v`` after every step ``[N, *out_shape, T]`` (float64; Lava's fixed-point
+            integers), else None.
     """
     outputs: list[np.ndarray]
     inputs: list[np.ndarray]
     steps: int
     seconds: dict[str, float] = field(default_factory=dict)
+    currents: list[np.ndarray] | None = None
+    voltages: list[np.ndarray] | None = None
 
 
-def _windows(path: Path, first: int, n: int, frames: int) -> np.ndarray:
-    """Recorder file ``[..., steps]`` (index = step - 1) -> windows ``[n, ..., frames]``."""
-    record = np.load(path)
+def _windows(record: np.ndarray, first: int, n: int, frames: int) -> np.ndarray:
+    """Record ``[..., steps]`` (index = step - 1) -> windows ``[n, ..., frames]``."""
     cut = record[..., first:first + n * frames]
     cut = cut.reshape(*record.shape[:-1], n, frames)
-    return np.moveaxis(cut, -2, 0).astype(np.uint8)
+    return np.moveaxis(cut, -2, 0)
 
 
 def _to_float(block: Any, layer: NetLayer) -> None:
@@ -129,10 +133,11 @@ class LavaGraph:
         (one after its record index, the reference's :func:`lava_latency`)."""
         return 1 + lava_latency(self.network, i)
 
-    def _build(self, data: np.ndarray, tmp: Path, tag: str
+    def _build(self, data: np.ndarray, tmp: Path, tag: str, states: bool
                ) -> tuple[list[Path], list[Path | None], Any]:
         """Build the graph fed by ``data``; returns the record files of each layer's output
-        and of each gate's output (None where ungated), and the source."""
+        and of each gate's output (None where ungated), and the source.  With ``states``
+        each layer's ``u``, ``v`` go to ``tmp/state<i>.npz``."""
         Net = netx().hdf5.Network
         cfg = netx().utils.NetDict(self.network.path)["layer"]
         n_steps = data.shape[-1]
@@ -173,16 +178,22 @@ class LavaGraph:
             block.out.connect(SpikeRecorder(shape=layer.output_shape, steps=n_steps,
                                             path=path).a_in)
             sinks.append(path)
+            if states:
+                recorder = StateRecorder(shape=layer.output_shape, steps=n_steps,
+                                         path=tmp / f"state{i}.npz")
+                recorder.u.connect_var(block.neuron.u)
+                recorder.v.connect_var(block.neuron.v)
             prev_out = block.out
         return sinks, gate_sinks, source
 
-    def run(self, x: np.ndarray, tag: str = "fixed_pt") -> LavaRun:
+    def run(self, x: np.ndarray, tag: str = "fixed_pt", states: bool = False) -> LavaRun:
         """Stream samples through one Lava run.
 
         Args:
             x: input spikes ``[N, *input_shape, T]`` (netx order, 0/1).  Without resets
                 (``frames=None``) ``N`` must be 1 and ``T`` is the number of steps.
             tag: ``'fixed_pt'`` (bit-accurate) or ``'floating_pt'``.
+            states: also record every layer's ``u`` and ``v`` per step.
         Returns:
             :class:`LavaRun` with per-layer windows ``[N, *shape, T]``.  Without resets
             the single window is the whole run, shifted per layer in the same way.
@@ -204,7 +215,7 @@ class LavaGraph:
         # netx's input transform), plus the steps the last layer needs to finish
         data, n_steps, _ = lava_stream(self.network, x)
         with tempfile.TemporaryDirectory(prefix="razor-lava-") as tmp:
-            sinks, gate_sinks, source = self._build(data, Path(tmp), tag)
+            sinks, gate_sinks, source = self._build(data, Path(tmp), tag, states)
             t1 = time.perf_counter()
             try:
                 source.run(condition=RunSteps(num_steps=n_steps),
@@ -213,9 +224,16 @@ class LavaGraph:
                 source.stop()
             t2 = time.perf_counter()
             starts = [self.window_start(i) for i in range(len(layers))]
-            outs = [_windows(p, w - 1, n, T) for p, w in zip(sinks, starts)]
-            gated = [None if p is None else _windows(p, w - 1 - (layer.kind != "input"), n, T)
+            outs = [_windows(np.load(p), w - 1, n, T).astype(np.uint8)
+                    for p, w in zip(sinks, starts)]
+            gated = [None if p is None else
+                     _windows(np.load(p), w - 1 - (layer.kind != "input"), n, T).astype(np.uint8)
                      for p, w, layer in zip(gate_sinks, starts, layers)]
+            currents = voltages = None
+            if states:
+                records = [np.load(Path(tmp) / f"state{i}.npz") for i in range(len(layers))]
+                currents = [_windows(r["u"], w - 1, n, T) for r, w in zip(records, starts)]
+                voltages = [_windows(r["v"], w - 1, n, T) for r, w in zip(records, starts)]
         inputs = []
         for i, layer in enumerate(layers):
             if gated[i] is not None:
@@ -226,4 +244,5 @@ class LavaGraph:
                 prev = flatten_spikes(prev)
             inputs.append(prev.astype(np.uint8))
         return LavaRun(outs, inputs, n_steps,
-                       {"build": t1 - t0, "run": t2 - t1, "read": time.perf_counter() - t2})
+                       {"build": t1 - t0, "run": t2 - t1, "read": time.perf_counter() - t2},
+                       currents, voltages)

@@ -81,18 +81,16 @@ class NeuronParams:
         current_decay: ``iDecay`` (12 bit, 4096 = full decay per step).  netx passes
             ``du = iDecay - 1`` and Lava's fixed-point model adds 1 back.
         voltage_decay: ``vDecay`` (12 bit); netx passes ``dv = vDecay``.
-        refractory_delay: ``refDelay`` from the file, or None.  netx's LIF ignores it.
-        graded_spike: ``gradedSpike`` from the file (informational).
-        message_bits: ``messageBits`` (0 = binary spikes), netx default 0.
+
+    ``refDelay`` and ``wgtExp`` are read by netx and ignored (its LIF has no refractory
+    period; dense weight exponents come from ``optimize_weight_bits``), so they are not kept.
+    Graded spikes (``gradedSpike``, ``messageBits`` > 0) are refused when read.
     """
 
     type: str
     threshold: int
     current_decay: int
     voltage_decay: int
-    refractory_delay: Optional[int] = None
-    graded_spike: bool = False
-    message_bits: int = 0
 
     @property
     def du(self) -> int:
@@ -288,13 +286,25 @@ def _neuron(group: Any, where: str) -> NeuronParams:
         raise NetFileError(f"{where}: neuron type {ntype!r} is not supported "
                            f"({_SUPPORTED})")
     keys = set(group.keys())
-    ref = int(_raw(group, "refDelay")) if "refDelay" in keys else None
-    graded = bool(_raw(group, "gradedSpike")) if "gradedSpike" in keys else False
-    bits = int(_raw(group, "messageBits")) if "messageBits" in keys else 0
-    return NeuronParams(type=ntype, threshold=int(_raw(group, "vThMant")),
-                        current_decay=int(_raw(group, "iDecay")),
-                        voltage_decay=int(_raw(group, "vDecay")),
-                        refractory_delay=ref, graded_spike=graded, message_bits=bits)
+    if "gradedSpike" in keys and bool(_raw(group, "gradedSpike")):
+        raise NetFileError(f"{where}: graded spikes (gradedSpike) are not supported "
+                           f"({_SUPPORTED}, binary spikes)")
+    if "messageBits" in keys and int(_raw(group, "messageBits")) != 0:
+        raise NetFileError(f"{where}: graded spikes (messageBits "
+                           f"{int(_raw(group, 'messageBits'))}) are not supported "
+                           f"({_SUPPORTED}, binary spikes)")
+    for key in ("vThMant", "iDecay", "vDecay"):
+        if key not in keys:
+            raise NetFileError(f"{where}: neuron has no {key}")
+    params = NeuronParams(type=ntype, threshold=int(_raw(group, "vThMant")),
+                          current_decay=int(_raw(group, "iDecay")),
+                          voltage_decay=int(_raw(group, "vDecay")))
+    for key, value in (("iDecay", params.current_decay), ("vDecay", params.voltage_decay)):
+        if not 0 <= value <= 4096:
+            raise NetFileError(f"{where}: neuron {key} {value} is outside Loihi's 0..4096")
+    if params.threshold < 0:
+        raise NetFileError(f"{where}: neuron vThMant {params.threshold} is negative")
+    return params
 
 
 def _bias(group: Any, shape: Tuple[int, ...], where: str) -> Optional[np.ndarray]:
@@ -463,15 +473,17 @@ def _read(handle: Any, name: str, given_shape: Optional[Sequence[int]]) -> Netwo
 
         elif ltype == "dense":
             if "weight" not in keys:
-                raise NetFileError(f"{where}: complex dense layers are not supported "
-                                   f"({_SUPPORTED})")
+                raise NetFileError(f"{where}: complex dense layers (dense_comp) are not "
+                                   f"supported ({_SUPPORTED})")
+            if "weight_rec" in keys:
+                raise NetFileError(f"{where}: recurrent dense layers (dense_rec, "
+                                   f"weight_rec) are not supported ({_SUPPORTED})")
             shape = (int(np.prod(_raw(cfg, "shape"))),)
             if "neuron" in keys:
                 neuron = _neuron(cfg["neuron"], where)
             else:  # netx's default: non-leaky integrator
                 neuron = NeuronParams(type="CUBA", threshold=1 << 18 - 1,
-                                      current_decay=0, voltage_decay=4096,
-                                      refractory_delay=1)
+                                      current_decay=0, voltage_decay=4096)
             w = _int_array(cfg, "weight")
             if w.ndim == 1:
                 w = w.reshape(shape[0], -1)
@@ -493,7 +505,20 @@ def _read(handle: Any, name: str, given_shape: Optional[Sequence[int]]) -> Netwo
             if not np.any(w):
                 raise NetFileError(f"{where}: all-zero weight matrix (netx's "
                                    f"optimize_weight_bits cannot load it)")
+            raw_range = (int(w.min()), int(w.max()))
             w, nbits, wexp, smode = optimize_weight_bits(w)
+            # Lava's Dense truncates 8 - num_weight_bits (+1 for mixed signs, which it
+            # re-derives from the weights) low bits; netx's optimisation of weights beyond
+            # the 8-bit range of their sign makes that shift (or its own) negative, which
+            # numpy does not define: Lava then silently zeroes the weights.
+            truncate = 8 - nbits + int(w.min() < 0 < w.max())
+            if wexp > 0 or truncate < 0:
+                raise NetFileError(f"{where}: dense weights of range {list(raw_range)} "
+                                   f"exceed the 8-bit range netx's optimize_weight_bits "
+                                   f"handles (it gives num_weight_bits {nbits}, weight_exp "
+                                   f"{wexp}: a negative shift Lava does not define); "
+                                   f"expected weights in [-256, 254], or [0, 255] / "
+                                   f"[-256, 0] for one sign")
             delay = None
             if "delay" in keys:
                 delay = np.asarray(_raw(cfg, "delay"))

@@ -49,6 +49,14 @@ concatenated along time, with ``lava.proc.io.sink.RingBuffer`` sinks on
 e.g. the Oxford network): one long sample, no reset; frame ``tau`` is at source index
 ``tau`` and layer ``i``'s response at sink index ``tau + L_i``.
 
+*Pre-roll*: Lava runs every layer from step 1, so layer ``i`` lives ``L_i`` steps before its
+window starts: its synapse delivers nothing on step 1 (its buffer starts empty) and then
+the previous layer's pre-roll output.  Without a bias nothing happens there; with a bias
+the neurons integrate it and may spike.  In continuous time that state carries into the
+window; with resets it matters through axonal delays (and netx resets by phase, so a layer
+deeper than T also resets inside its pre-roll).  The reference simulates each layer over
+``L_i + T`` steps, pre-roll included, and returns the window.
+
 Axonal delays (``DelayDense``) are the one thing that crosses window borders in Lava:
 a spike delivered ``d`` steps late can land in the next sample's window.  ``run(...,
 stream=True)`` reproduces that (the batch is then one back-to-back stream, as in the
@@ -103,7 +111,7 @@ def lava_dense_weights(layer: NetLayer) -> np.ndarray:
 
     ``PyDenseModelBitAcc.run_spk`` derives the sign mode from the weights
     (``determine_sign_mode``), then ``clip_weights(num_bits=8)`` and
-    ``truncate_weights(num_weight_bits)``.
+    ``truncate_weights(num_weight_bits)``: the same ``lava.utils.weightutils`` calls here.
 
     Args:
         layer: a dense :class:`NetLayer`.
@@ -111,24 +119,13 @@ def lava_dense_weights(layer: NetLayer) -> np.ndarray:
     Returns:
         int64 array (n_out, n_in).
     """
+    from lava.utils import weightutils as wu
+
     w = np.asarray(layer.weight).astype(np.int32)
-    if w.min() >= 0:
-        mixed, inhibitory = 0, 0
-    elif w.max() <= 0:
-        mixed, inhibitory = 0, 1
-    else:
-        mixed, inhibitory = 1, 0
-    if inhibitory:
-        w = -w
-    w = np.clip(w, (-2 ** 8) * mixed, 2 ** 8 - 1)
-    bits = 8 - int(layer.num_weight_bits) + mixed
-    if bits < 0:
-        raise ValueError(f"layer {layer.index}: num_weight_bits "
-                         f"{layer.num_weight_bits} gives a negative truncation")
-    w = (w >> bits) << bits
-    if inhibitory:
-        w = -w
-    return w.astype(np.int64)
+    sign_mode = wu.determine_sign_mode(w)
+    w = wu.clip_weights(w, sign_mode, num_bits=8)
+    w = wu.truncate_weights(w, sign_mode, int(layer.num_weight_bits))
+    return np.asarray(w).astype(np.int64)
 
 
 def float_parameters(layer: NetLayer) -> Dict[str, np.ndarray]:
@@ -250,10 +247,15 @@ class ReferenceResult:
         outputs: per layer, output spikes [N, *layer.output_shape, T] (bool).
         inputs: per layer, the (gated) input spikes the layer actually received,
             [N, *layer.input_shape, T] (bool); for layer 0 that is the gated input.
+        currents, voltages: per layer, the neurons' ``u`` and ``v`` after every step,
+            [N, *layer.output_shape, T] float64 (exact integers in fixed_pt, Lava's
+            units: already shifted by 6 bits); None unless ``states=True``.
     """
 
     outputs: List[torch.Tensor]
     inputs: List[torch.Tensor]
+    currents: Optional[List[torch.Tensor]] = None
+    voltages: Optional[List[torch.Tensor]] = None
 
 
 @dataclass
@@ -305,10 +307,6 @@ class Reference:
         spikes = ref.run(x)            # list, one tensor per layer
         received = ref.last_inputs     # gated input spikes per layer
     """
-
-    #: on CPU run the per-step neuron loop with numpy ufuncs (identical results, less
-    #: overhead); the torch loop is used on other devices.
-    numpy_on_cpu: bool = True
 
     def __init__(self, network: Network, mode: str = "fixed_pt",
                  device: Optional[Union[str, torch.device]] = None,
@@ -414,7 +412,8 @@ class Reference:
         ``tau + lava_latency(network, i)`` when the source holds frame tau at index tau.
 
         Args:
-            x: [*input_shape, T] (or batched [N, *input_shape, T]) input spikes.
+            x: [*input_shape, T] (or batched [N, *input_shape, T], each an independent
+                run) input spikes.
             gates: optional ``{layer_index: bool [T]}``.
 
         Returns:
@@ -425,28 +424,35 @@ class Reference:
         batched = xt.dim() == len(self.network.input_shape) + 2
         if not batched:
             xt = xt.unsqueeze(0)
-        result = self.simulate(xt, gates)
+        result = self.simulate(xt, gates, reset=False)
         if batched:
             return result.outputs
         self.last_inputs = [inp[0] for inp in result.inputs]
         return [out[0] for out in result.outputs]
 
     def simulate(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]] = None,
-                 stream: bool = False) -> ReferenceResult:
+                 stream: bool = False, reset: bool = True,
+                 states: bool = False) -> ReferenceResult:
         """Simulate and return output spikes and the gated input spikes of every layer.
 
         Args:
             x: [N, *input_shape, T] input spikes.
             gates: optional ``{layer_index: bool [T] or [N, T]}``.
             stream: see :meth:`run`.
+            reset: True: each layer resets every T steps (netx ``reset_interval=T``);
+                False: every sample is one continuous run (:meth:`run_continuous`).
+            states: also return every layer's current ``u`` and voltage ``v`` per step.
 
         Returns:
             :class:`ReferenceResult` with ``outputs[i]``:
             [N, *layers[i].output_shape, T] and ``inputs[i]``:
-            [N, *layers[i].input_shape, T] (bool).
+            [N, *layers[i].input_shape, T] (bool); with ``states`` also ``currents[i]`` and
+            ``voltages[i]`` of the output shape (float64; exact integers in fixed_pt).
         """
+        if stream and not reset:
+            raise ValueError("stream=True needs reset=True")
         with self._threads():
-            return self._simulate(x, gates, stream)
+            return self._simulate(x, gates, stream, reset, states)
 
     @contextlib.contextmanager
     def _threads(self) -> Iterator[None]:
@@ -464,7 +470,7 @@ class Reference:
             torch.set_num_threads(before)
 
     def _simulate(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]],
-                  stream: bool) -> ReferenceResult:
+                  stream: bool, reset: bool, states: bool) -> ReferenceResult:
         xt = self._as_tensor(x)
         net = self.network
         if xt.dim() != len(net.input_shape) + 2 or \
@@ -474,24 +480,35 @@ class Reference:
                                f", T]")
         n, steps = int(xt.shape[0]), int(xt.shape[-1])
         gate_map = self._gates(gates, n, steps)
+        # pre-roll: layer i runs lava_latency(i) steps before its window (see module doc)
+        first = lava_latency(net, 0)
         s = self._to_internal(xt != 0).to(self.dtype)
-        outputs: List[torch.Tensor] = []
-        inputs: List[torch.Tensor] = []
+        s = torch.cat([s.new_zeros((first,) + s.shape[1:]), s])
+        result = ReferenceResult(outputs=[], inputs=[],
+                                 currents=[] if states else None,
+                                 voltages=[] if states else None)
         for index, (layer, prep) in enumerate(zip(net.layers, self._layers)):
+            pre = first + index
+            if index:  # the synapse's empty buffer on the first step
+                s = torch.cat([s.new_zeros((1,) + s.shape[1:]), s])
             if layer.flatten_before:
-                s = s.reshape(steps, n, -1)
+                s = s.reshape(s.shape[0], n, -1)
             gate = gate_map.get(index)
             if gate is not None:
-                s = s * gate.reshape(gate.shape + (1,) * (s.dim() - 2))
-            inputs.append(self._to_external(s != 0))
-            a = self._synapse(prep, s, stream)
-            spikes, u, v = self._neurons(prep, a)
+                g = gate[(torch.arange(-pre, steps, device=gate.device) % steps)]
+                s = s * g.reshape(g.shape + (1,) * (s.dim() - 2))
+            result.inputs.append(self._to_external(s[pre:] != 0))
+            a = self._synapse(prep, s, stream, pre)
+            spikes, u, v = self._neurons(prep, a, pre if reset else None, states)
             if stream and self.mode == "floating_pt" and n > 1:
-                spikes = self._poison(spikes, u, v)
-            outputs.append(self._to_external(spikes))
+                spikes = self._poison(spikes, u[-1], v[-1])
+            result.outputs.append(self._to_external(spikes[pre:]))
+            if states:
+                result.currents.append(self._to_external(u[pre:]))
+                result.voltages.append(self._to_external(v[pre:]))
             s = spikes.to(self.dtype)
-        self.last_inputs = inputs
-        return ReferenceResult(outputs=outputs, inputs=inputs)
+        self.last_inputs = result.inputs
+        return result
 
     # -- internals --------------------------------------------------------------------
     def _as_tensor(self, x: TensorLike) -> torch.Tensor:
@@ -537,8 +554,9 @@ class Reference:
             return a * float(2 ** weight_exp)
         return torch.floor(a * (0.5 ** (-weight_exp)))
 
-    def _synapse(self, p: _Layer, s: torch.Tensor, stream: bool) -> torch.Tensor:
-        """Synaptic input a_in of every step: [T, N, *in] -> [T, N, *out]."""
+    def _synapse(self, p: _Layer, s: torch.Tensor, stream: bool, pre: int) -> torch.Tensor:
+        """Synaptic input a_in of every step: [P+T, N, *in] -> [P+T, N, *out] (``pre`` =
+        P pre-roll steps before the window)."""
         steps, n = s.shape[:2]
         if p.kind == "input":
             return s * p.input_weight
@@ -549,7 +567,7 @@ class Reference:
             total = torch.zeros((steps, n) + p.shape, dtype=self.dtype, device=self.device)
             for delay, weight in p.delay_groups:
                 part = self._shift(self._matmul(flat, weight), p.weight_exp)
-                total += self._delayed(part, delay, stream)
+                total += self._delayed(part, delay, stream, pre)
             return total
         a = F.conv2d(s.reshape(steps * n, *s.shape[2:]).to(p.weight.dtype), p.weight,
                      stride=p.stride, padding=p.padding, dilation=p.dilation,
@@ -563,125 +581,96 @@ class Reference:
         return (s.to(weight.dtype) @ weight).to(self.dtype)
 
     @staticmethod
-    def _delayed(a: torch.Tensor, delay: int, stream: bool) -> torch.Tensor:
-        """Delay [T, N, n] by ``delay`` steps (across samples when streaming)."""
+    def _delayed(a: torch.Tensor, delay: int, stream: bool, pre: int) -> torch.Tensor:
+        """Delay [P+T, N, n] by ``delay`` steps.
+
+        Streaming, the Lava timeline is sample 0's pre-roll and window, then the windows of
+        samples 1.. back to back: a delayed contribution crosses into the next window, and
+        sample k's pre-roll slots hold the end of window k-1 (its neurons reset at window
+        start anyway).  Otherwise each sample is delayed within its own timeline.
+        """
         if delay == 0:
             return a
         steps, n = a.shape[:2]
-        out = torch.zeros_like(a)
+        window = steps - pre
         if stream:
-            flat = a.transpose(0, 1).reshape(n * steps, -1)
+            flat = torch.cat([a[:, 0], a[pre:, 1:].transpose(0, 1).reshape(-1, a.shape[2])])
             moved = torch.zeros_like(flat)
-            if delay < n * steps:
+            if delay < flat.shape[0]:
                 moved[delay:] = flat[:-delay]
-            return moved.reshape(n, steps, -1).transpose(0, 1)
+            return torch.stack([moved[k * window:k * window + steps] for k in range(n)], 1)
+        out = torch.zeros_like(a)
         if delay < steps:
             out[delay:] = a[:-delay]
         return out
 
-    def _neurons(self, p: _Layer, a: torch.Tensor
+    def _neurons(self, p: _Layer, a: torch.Tensor, pre: Optional[int], states: bool
                  ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """CUBA dynamics over time: a [T, N, *shape] -> (spikes [T, N, *shape] bool,
-        final u [N, *shape], final v [N, *shape])."""
-        if self.device.type == "cpu" and self.numpy_on_cpu:
-            return self._neurons_numpy(p, a)
-        steps = a.shape[0]
-        spikes = torch.empty(a.shape, dtype=torch.bool, device=self.device)
-        u = torch.zeros(a.shape[1:], dtype=self.dtype, device=self.device)
-        v = torch.zeros_like(u)
-        bias = p.bias
-        if self.mode == "fixed_pt":
-            a = a * 64.0  # Lava left-shifts the synaptic input by act_shift = 6
-            wrap, clip = self._bounds(a, p)
-            two_m = 2 * _M
-            full_u = p.decay_u == 0.0  # iDecay = 4096: u = a exactly
-            keep_u = p.decay_u == 1.0  # iDecay = 0: no current decay
-            for t in range(steps):
-                if full_u:
-                    u = a[t]
-                else:
-                    if not keep_u:
-                        u.mul_(p.decay_u).trunc_()
-                    u.add_(a[t])
-                if wrap:  # Lava: > 2**23 -> -2**24, <= -2**23 -> +2**24
-                    u = torch.where(u > _M, u - two_m, torch.where(u <= -_M, u + two_m, u))
-                if p.decay_v != 1.0:
-                    v.mul_(p.decay_v).trunc_()
-                v.add_(u)
-                if bias is not None:
-                    v.add_(bias)
-                if clip:
-                    v.clamp_(-_M + 1, _M - 1)
-                s = spikes[t]
-                torch.gt(v, p.vth, out=s)
-                v.masked_fill_(s, 0.0)
-            if full_u:
-                u = u.clone() if steps else u
-        else:
-            for t in range(steps):
-                u.mul_(p.decay_u).add_(a[t])           # u = u * (1 - du) + a
-                v.mul_(p.decay_v).add_(u)              # v = v * (1 - dv) + u + bias
-                if bias is not None:
-                    v.add_(bias)
-                s = spikes[t]
-                torch.gt(v, p.vth, out=s)
-                v.masked_fill_(s, 0.0)
-        return spikes, u, v
+        """CUBA dynamics over time, one Lava LIF step per time step, on the host in numpy
+        (in-place ufuncs: far less per-step overhead than torch on small tensors; the same
+        IEEE float64 operations in the same order as Lava's integer ones, exact below 2**53).
 
-    def _neurons_numpy(self, p: _Layer, a: torch.Tensor
-                       ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """CPU version of :meth:`_neurons` with numpy in-place ufuncs (same IEEE
-        float64 operations in the same order, ~5x less per-step overhead than torch
-        on small tensors)."""
+        Args:
+            p: the prepared layer.
+            a: [S, N, *shape] synaptic input of every step.
+            pre: reset u and v before steps ``pre + k*T`` (any k, also before ``pre``:
+                netx resets by phase), or None for no resets.
+            states: return u, v of every step instead of the last.
+
+        Returns:
+            (spikes [S, N, *shape] bool, u, v): u, v are [S, N, *shape] with ``states``,
+            else [1, N, *shape] (the last step).
+        """
         steps = a.shape[0]
+        window = steps - (pre or 0)
         a = a.detach().cpu().numpy()
         spikes = np.empty(a.shape, dtype=bool)
         u = np.zeros(a.shape[1:], dtype=np.float64)
         v = np.zeros_like(u)
+        u_all = np.empty(a.shape) if states else None
+        v_all = np.empty(a.shape) if states else None
         bias = p.bias.cpu().numpy() if p.bias is not None else None
         vth = p.vth
-        if self.mode == "fixed_pt":
+        fixed = self.mode == "fixed_pt"
+        if fixed:
             a = a * 64.0  # Lava left-shifts the synaptic input by act_shift = 6
             wrap, clip = self._bounds(torch.from_numpy(a), p)
-            two_m = 2 * _M
-            full_u = p.decay_u == 0.0
-            keep_u = p.decay_u == 1.0
+        two_m = 2 * _M
+        full_u = fixed and p.decay_u == 0.0  # iDecay = 4096: u = a exactly
+        keep_u = fixed and p.decay_u == 1.0  # iDecay = 0: no current decay
+        with np.errstate(all="ignore"):  # float mode: overflow to inf/nan as in Lava
             for t in range(steps):
+                if pre is not None and (t - pre) % window == 0:
+                    u.fill(0.0)
+                    v.fill(0.0)
                 if full_u:
-                    u = a[t]
+                    np.copyto(u, a[t])
                 else:
                     if not keep_u:
-                        np.multiply(u, p.decay_u, out=u)
-                        np.trunc(u, out=u)
+                        np.multiply(u, p.decay_u, out=u)  # float: u = u * (1 - du) + a
+                        if fixed:
+                            np.trunc(u, out=u)
                     np.add(u, a[t], out=u)
-                if wrap:  # Lava: > 2**23 -> -2**24, <= -2**23 -> +2**24
+                if fixed and wrap:  # Lava: > 2**23 -> -2**24, <= -2**23 -> +2**24
                     u = np.where(u > _M, u - two_m, np.where(u <= -_M, u + two_m, u))
-                if p.decay_v != 1.0:
-                    np.multiply(v, p.decay_v, out=v)
-                    np.trunc(v, out=v)
+                if not fixed or p.decay_v != 1.0:
+                    np.multiply(v, p.decay_v, out=v)   # float: v = v * (1 - dv) + u + bias
+                    if fixed:
+                        np.trunc(v, out=v)
                 np.add(v, u, out=v)
                 if bias is not None:
                     np.add(v, bias, out=v)
-                if clip:
+                if fixed and clip:
                     np.clip(v, -_M + 1, _M - 1, out=v)
                 s = spikes[t]
                 np.greater(v, vth, out=s)
                 np.copyto(v, 0.0, where=s)
-            if full_u:
-                u = u.copy()
-        else:
-            with np.errstate(all="ignore"):
-                for t in range(steps):
-                    np.multiply(u, p.decay_u, out=u)   # u = u * (1 - du) + a
-                    np.add(u, a[t], out=u)
-                    np.multiply(v, p.decay_v, out=v)   # v = v * (1 - dv) + u + bias
-                    np.add(v, u, out=v)
-                    if bias is not None:
-                        np.add(v, bias, out=v)
-                    s = spikes[t]
-                    np.greater(v, vth, out=s)
-                    np.copyto(v, 0.0, where=s)
-        return torch.from_numpy(spikes), torch.from_numpy(u), torch.from_numpy(v)
+                if states:
+                    u_all[t] = u
+                    v_all[t] = v
+        if not states:
+            u_all, v_all = u[None], v[None]
+        return torch.from_numpy(spikes), torch.from_numpy(u_all), torch.from_numpy(v_all)
 
     @staticmethod
     def _poison(spikes: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -53,46 +53,78 @@ def compare(names: Sequence[str], lava: Sequence[np.ndarray],
     return checks
 
 
-def _reference(network: Network, x: np.ndarray, gates: dict[int, np.ndarray], mode: str,
-               device: str | None) -> tuple[list[np.ndarray], list[np.ndarray], float]:
-    """Reference outputs and gated inputs per layer, and its wall time."""
+def state_mismatches(lava: Sequence[np.ndarray], reference: Sequence[np.ndarray]) -> list[int]:
+    """Per layer, the (sample, neuron, step) positions where two state records ``[N, *shape,
+    T]`` differ (exact comparison: integers in fixed_pt; nan equals nan in floating_pt)."""
+    out = []
+    for a, b in zip(lava, reference):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        out.append(int((~((a == b) | (np.isnan(a) & np.isnan(b)))).sum()))
+    return out
+
+
+def reference_run(network: Network, x: np.ndarray, gates: dict[int, np.ndarray], mode: str,
+               device: str | None, reset: bool = True, states: bool = False) -> tuple[
+                   list[np.ndarray], list[np.ndarray], float, Any]:
+    """Reference outputs and gated inputs per layer, its wall time and, with ``states``, the
+    :class:`~razor_neuro.export.reference.ReferenceResult` holding ``u`` and ``v``."""
     t0 = time.perf_counter()
     ref = Reference(network, mode=mode, device=device)
     result = ref.simulate(torch.from_numpy(x), {i: torch.from_numpy(m) for i, m in gates.items()},
-                          stream=True)  # one back-to-back stream, as in the Lava run
+                          stream=reset, reset=reset,  # as in the Lava run: one stream
+                          states=states)
     outs = [o.cpu().numpy() for o in result.outputs]
     ins = [i.cpu().numpy() for i in result.inputs]
-    return outs, ins, time.perf_counter() - t0
+    return outs, ins, time.perf_counter() - t0, result if states else None
 
 
 def _result(checks: list[LayerCheck], samples: int, steps: int, tolerance: int,
-            extra: dict[str, Any]) -> dict[str, Any]:
+            extra: dict[str, Any], lava: Any = None, reference: Any = None) -> dict[str, Any]:
+    """``verify.json``; with the runs' states (``lava.currents``, ``reference.currents``...)
+    also ``state_mismatches`` and per layer ``current_mismatches``/``voltage_mismatches``,
+    and ``agree`` then needs 0 state mismatches too."""
     total = sum(c.mismatches for c in checks)  # output spikes of every layer
-    return {"mismatches": total, "samples": samples, "steps": steps, "tolerance": tolerance,
-            "agree": total <= tolerance, **extra,
-            "layers": [asdict(c) for c in checks], "versions": package_versions()}
+    layers = [asdict(c) for c in checks]
+    out = {"mismatches": total, "samples": samples, "steps": steps, "tolerance": tolerance,
+           "agree": total <= tolerance}
+    if reference is not None:
+        cur = state_mismatches(lava.currents, [c.cpu().numpy() for c in reference.currents])
+        vol = state_mismatches(lava.voltages, [v.cpu().numpy() for v in reference.voltages])
+        for row, c, v in zip(layers, cur, vol):
+            row["current_mismatches"], row["voltage_mismatches"] = c, v
+        out["state_mismatches"] = sum(cur) + sum(vol)
+        out["agree"] = out["agree"] and out["state_mismatches"] == 0
+    return {**out, **extra, "layers": layers, "versions": package_versions()}
 
 
 def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", tolerance: int = 0,
-                  device: str | None = None, start: int = 0) -> dict[str, Any]:
+                  device: str | None = None, start: int = 0,
+                  states: bool = False) -> dict[str, Any]:
     """Run the bundle on Lava and on the reference over the same test samples.
+
+    Args:
+        states: also compare every layer's current ``u`` and voltage ``v`` per neuron and
+            step (Lava records them through RefPorts).
 
     Returns:
         The ``verify.json`` content: ``mismatches`` (total), ``samples``, ``steps`` (per
-        sample), ``layers`` (list of :class:`LayerCheck` dicts), ``agree``, wall times.
+        sample), ``layers`` (list of :class:`LayerCheck` dicts), ``agree``, wall times; with
+        ``states`` also ``state_mismatches`` and per layer ``current_mismatches``,
+        ``voltage_mismatches``.
     """
     from razor_neuro.export.lava_graph import LavaGraph
     samples = load_test_samples(bundle, n_samples, start)
     graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)
-    lava = graph.run(samples.x, tag)
-    ref, ref_in, ref_s = _reference(graph.network, samples.x, bundle.gates, tag, device)
+    lava = graph.run(samples.x, tag, states=states)
+    ref, ref_in, ref_s, ref_states = reference_run(graph.network, samples.x, bundle.gates, tag,
+                                                device, states=states)
     checks = compare(graph.names, lava.outputs, ref)
     result = _result(checks, n_samples, bundle.frames, tolerance, {
         "bundle": str(bundle.path), "bundle_sha256": bundle.sha256, "lava": tag,
         "reference": f"torch {tag} ({device or ('cuda' if torch.cuda.is_available() else 'cpu')})",
         "lava_accuracy": float((predict(lava.outputs[-1]) == samples.labels).mean()),
         "reference_accuracy": float((predict(ref[-1]) == samples.labels).mean()),
-        "seconds": {"lava": sum(lava.seconds.values()), "reference": ref_s}})
+        "seconds": {"lava": sum(lava.seconds.values()), "reference": ref_s}}, lava, ref_states)
     # the schedule itself, checked inside Lava: what each gated layer received
     for i, (row, check) in enumerate(zip(result["layers"], compare(graph.names, lava.inputs,
                                                                      ref_in))):
@@ -106,13 +138,14 @@ def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", toleran
 
 def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
                tag: str = "fixed_pt", tolerance: int = 0,
-               device: str | None = None) -> dict[str, Any]:
+               device: str | None = None, states: bool = False) -> dict[str, Any]:
     """Verify a plain netx network (no schedule, no resets) on one input spike train.
 
     Args:
         net: netx HDF5 file of Input/Conv/Dense CUBA blocks.
         spikes: ``.npy`` input, dense ``[*input_shape, T]`` (netx order) or slayer events.
         steps: run this many steps (default: the input's length).
+        states: also compare ``u`` and ``v`` (see :func:`verify_bundle`).
     """
     from razor_neuro.export.lava_graph import LavaGraph
     network = read_network_for(net, spikes)
@@ -122,9 +155,10 @@ def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
         if x.shape[-1] < steps:
             x = np.concatenate([x, np.zeros((*x.shape[:-1], steps - x.shape[-1]), x.dtype)], -1)
     graph = LavaGraph(network, None)
-    lava = graph.run(x[None], tag)
-    ref, _, ref_s = _reference(network, x[None], {}, tag, device)
+    lava = graph.run(x[None], tag, states=states)
+    ref, _, ref_s, ref_states = reference_run(network, x[None], {}, tag, device, reset=False,
+                                           states=states)
     checks = compare(graph.names, lava.outputs, ref)
     return _result(checks, 1, int(x.shape[-1]), tolerance, {
         "net": str(net), "input": str(spikes), "lava": tag, "reference": f"torch {tag}",
-        "seconds": {"lava": sum(lava.seconds.values()), "reference": ref_s}})
+        "seconds": {"lava": sum(lava.seconds.values()), "reference": ref_s}}, lava, ref_states)

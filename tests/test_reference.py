@@ -33,62 +33,14 @@ from razor_neuro.export.reference import (Reference, float_parameters, lava_late
                                           lava_stream, lava_windows)
 
 from external import OXFORD
+from lava_netx import lava_run as _lava_run, lava_windows_run as _lava_windows
+from lava_netx import mismatches as _mismatches
+from netgen import write_netx as _write_netx
 NEURON = dict(threshold=1.0, current_decay=0.25, voltage_decay=0.05)
-
-
-# ----------------------------------------------------------------------------------
-# Lava runner
-# ----------------------------------------------------------------------------------
-
-def _lava_run(network: Network, data: np.ndarray, steps: int, *,
-              reset_interval: Optional[int] = None, reset_offset: int = 0
-              ) -> List[np.ndarray]:
-    """Run ``netx.hdf5.Network`` fed by a RingBuffer with ``data`` for ``steps`` steps and
-    return every layer's sink recording [*out_shape, steps]."""
-    nx = netx()
-    from lava.magma.core.run_conditions import RunSteps
-    from lava.magma.core.run_configs import Loihi2SimCfg
-    from lava.proc import io
-
-    first = network.layers[0]
-    net = nx.hdf5.Network(net_config=network.path, reset_interval=reset_interval,
-                          reset_offset=reset_offset,
-                          input_shape=network.input_shape if first.kind == "conv" else None)
-    source = io.source.RingBuffer(data=data)
-    if first.kind == "input":  # netx leaves Input.inp unconnected: drive the neurons
-        source.s_out.connect(net.layers[0].neuron.a_in)
-    else:
-        source.s_out.connect(net.inp)
-    sinks = [io.sink.RingBuffer(shape=layer.out.shape, buffer=steps) for layer in net.layers]
-    for layer, sink in zip(net.layers, sinks):
-        layer.out.connect(sink.a_in)
-    cfg = Loihi2SimCfg(select_tag="fixed_pt")
-    try:
-        net.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
-        return [np.asarray(sink.data.get()) for sink in sinks]
-    finally:
-        net.stop()
-
-
-def _lava_windows(network: Network, x: np.ndarray) -> List[np.ndarray]:
-    """Stream the samples x [K, *in, T] back to back through one Lava run with
-    reset_interval=T; return per layer [K, *out, T]."""
-    k, t = x.shape[0], x.shape[-1]
-    data, steps, offset = lava_stream(network, x)
-    assert steps == k * t + lava_latency(network, -1)
-    records = _lava_run(network, data, steps, reset_interval=t, reset_offset=offset)
-    for i, rec in enumerate(records):  # nothing before the first window (unless biased)
-        assert network.layers[i].bias is not None or not rec[..., :offset + i].any()
-    return [lava_windows(network, i, rec, k, t, offset) for i, rec in enumerate(records)]
 
 
 def _np(tensors) -> List[np.ndarray]:
     return [t.cpu().numpy() for t in tensors]
-
-
-def _mismatches(ref: List[np.ndarray], lava: List[np.ndarray]) -> List[int]:
-    assert [r.shape for r in ref] == [l.shape for l in lava]
-    return [int((r.astype(bool) != l.astype(bool)).sum()) for r, l in zip(ref, lava)]
 
 
 # ----------------------------------------------------------------------------------
@@ -158,24 +110,6 @@ def _delay_net(path: Path) -> Path:
             delay = block.delay.delay
             delay.copy_(torch.randint(0, 6, delay.shape, generator=gen).float())
     return _export(blocks, path, torch.zeros(1, 20, 4))
-
-
-def _write_netx(path: Path, layers: List[dict]) -> Path:
-    """Write a netx HDF5 file by hand (same layout as slayer's export)."""
-    with h5py.File(path, "w") as handle:
-        group = handle.create_group("layer")
-        for i, spec in enumerate(layers):
-            g = group.create_group(f"{i}")
-            g.create_dataset("type", (1,), "S10", [spec["type"].encode("ascii")])
-            for key, value in spec.items():
-                if key == "type":
-                    continue
-                if key == "neuron":
-                    for nkey, nvalue in value.items():
-                        g.create_dataset(f"neuron/{nkey}", data=nvalue)
-                else:
-                    g.create_dataset(key, data=value)
-    return path
 
 
 def _cuba(threshold: int, i_decay: int, v_decay: int, kind: str = "CUBA") -> dict:
@@ -353,11 +287,8 @@ def test_conv_net_windows_and_layer0_gate(nets):
     assert np.array_equal(inputs[1], outputs[0])
     assert np.array_equal(inputs[2], outputs[1].transpose(0, 3, 2, 1, 4).reshape(2 * k, -1, t))
     assert np.array_equal(inputs[3], outputs[2])
-    # the plain API gives the same, with either CPU neuron loop
+    # the plain API gives the same
     assert _mismatches(_np(ref.run(x)), [o[:k] for o in lava]) == [0, 0, 0, 0]
-    torch_loop = Reference(network, device="cpu")
-    torch_loop.numpy_on_cpu = False
-    assert _mismatches(_np(torch_loop.run(x)), [o[:k] for o in lava]) == [0, 0, 0, 0]
     assert all(np.array_equal(a, b) for a, b in zip(_np(ref.last_inputs), [i[:k] for i in inputs]))
 
 
@@ -417,12 +348,11 @@ def test_floating_pt_vs_lava(nets):
     assert all(o.sum() > 0 for o in outputs)
 
 
-@pytest.mark.parametrize("numpy_loop", [True, False], ids=["numpy-loop", "torch-loop"])
 @pytest.mark.parametrize("mode", ["fixed_pt", "floating_pt"])
-def test_neuron_dynamics_match_lava_model_code(tmp_path, mode, numpy_loop, monkeypatch):
+def test_neuron_dynamics_match_lava_model_code(tmp_path, mode):
     """Drive Lava's own LIF model code (no runtime) and the reference's neuron loop with
     the same large signed synaptic inputs (24-bit wrap, clipping, rounding of negative
-    decays, int16 bias) and compare spikes every step and the final u, v."""
+    decays, int16 bias) and compare spikes, u and v every step."""
     patch_lava()
     from lava.proc.lif.models import PyLifModelBitAcc, PyLifModelFloat
 
@@ -434,7 +364,6 @@ def test_neuron_dynamics_match_lava_model_code(tmp_path, mode, numpy_loop, monke
          "neuron": _cuba(300, 410, 1237)}])
     network = read_network(path)
     layer = network.layers[0]
-    monkeypatch.setattr(Reference, "numpy_on_cpu", numpy_loop)
     ref = Reference(network, mode=mode, device="cpu")
     rng = np.random.RandomState(13)
     a_in = rng.randint(-30000, 30000, (steps, n)).astype(np.int32)
@@ -450,7 +379,7 @@ def test_neuron_dynamics_match_lava_model_code(tmp_path, mode, numpy_loop, monke
         model.du, model.dv, model.vth = params["du"][0], params["dv"][0], params["vth"][0]
     model.bias_mant = layer.bias.astype(np.int16 if mode == "fixed_pt" else float)
     model.bias_exp = np.full(n, 6, np.int16)
-    lava_spikes = []
+    lava_spikes, lava_u, lava_v = [], [], []
     for t in range(steps):
         if mode == "fixed_pt":
             model.scale_bias()
@@ -460,13 +389,15 @@ def test_neuron_dynamics_match_lava_model_code(tmp_path, mode, numpy_loop, monke
             spikes = model.spiking_activation()
         model.reset_voltage(spikes)
         lava_spikes.append(spikes.copy())
+        lava_u.append(np.array(model.u, np.float64))
+        lava_v.append(np.array(model.v, np.float64))
     lava_spikes = np.stack(lava_spikes)
 
     a = torch.from_numpy(a_in.astype(np.float64)).reshape(steps, 1, n)
-    spikes, u, v = ref._neurons(ref._layers[0], a)
+    spikes, u, v = ref._neurons(ref._layers[0], a, None, True)
     assert np.array_equal(spikes[:, 0].numpy(), lava_spikes)
-    assert np.array_equal(u[0].numpy(), model.u, equal_nan=True)
-    assert np.array_equal(v[0].numpy(), model.v, equal_nan=True)
+    assert np.array_equal(u[:, 0].numpy(), np.stack(lava_u), equal_nan=True)
+    assert np.array_equal(v[:, 0].numpy(), np.stack(lava_v), equal_nan=True)
     assert 0 < lava_spikes.sum() < lava_spikes.size
     if mode == "fixed_pt":
         assert (np.abs(model.v) == (1 << 23) - 1).any() or (model.u < 0).any()

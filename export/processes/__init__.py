@@ -5,5 +5,6 @@ importing every module in the folder of a process's module.
 """
 from razor_neuro.export.processes.gate import FrameGate
 from razor_neuro.export.processes.recorder import SpikeRecorder
+from razor_neuro.export.processes.state import StateRecorder
 
-__all__ = ["FrameGate", "SpikeRecorder"]
+__all__ = ["FrameGate", "SpikeRecorder", "StateRecorder"]

@@ -203,17 +203,14 @@ def _lava(network: Any, frames: Optional[int], x: np.ndarray,
 
 
 def _reference(network: Any, x: np.ndarray, gates: dict[int, np.ndarray],
-               device: Optional[str]) -> tuple[list, list, float]:
-    import time
-
-    from razor_neuro.export.reference import Reference
-    t0 = time.perf_counter()
-    res = Reference(network, mode=TAG, device=device).simulate(
-        torch.from_numpy(np.ascontiguousarray(x)),
-        {i: torch.from_numpy(np.asarray(m, dtype=bool)) for i, m in gates.items()}, stream=True)
-    outs = [o.cpu().numpy() for o in res.outputs]
-    ins = [i.cpu().numpy() for i in res.inputs]
-    return outs, ins, time.perf_counter() - t0
+               device: Optional[str], reset: bool = True) -> tuple[list, list, float]:
+    """Reference outputs, gated inputs and wall time: streamed with resets every T steps
+    (a bundle), or ``reset=False``: one continuous run (a plain netx network)."""
+    from razor_neuro.export.verify import reference_run
+    outs, ins, seconds, _ = reference_run(
+        network, np.ascontiguousarray(x), {i: np.asarray(m, dtype=bool) for i, m in gates.items()},
+        TAG, device, reset=reset)
+    return outs, ins, seconds
 
 
 def _agreement(names: Sequence[str], a_out: Sequence, a_in: Sequence, b_out: Sequence,
@@ -411,7 +408,7 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
     seconds: dict[str, float] = {}
     if source == "lava":
         outs, ins, seconds["lava"] = _lava(network, None, x, {})
-        r_out, r_in, seconds["reference"] = _reference(network, x, {}, device)
+        r_out, r_in, seconds["reference"] = _reference(network, x, {}, device, reset=False)
         run = count_run(network, specs, x, ins, outs, {}, None)
         run.cross_check = _agreement(names, outs, ins, r_out, r_in,
                                      f"torch reference {TAG} on the same input")
@@ -429,7 +426,7 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
         from razor_neuro.export.verify import verify_net
         result = _verify_summary(verify_net(net, spikes, steps, TAG, 0, device), "no schedule")
         _refuse_unless_agree([result], str(net))
-        outs, ins, seconds["reference"] = _reference(network, x, {}, device)
+        outs, ins, seconds["reference"] = _reference(network, x, {}, device, reset=False)
         run = count_run(network, specs, x, ins, outs, {}, None)
         src = {"kind": "reference", "tag": TAG,
                "description": f"torch reference {TAG} (bit-exact model of Lava {TAG}): one run "
