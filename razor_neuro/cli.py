@@ -183,6 +183,8 @@ def _report(args: argparse.Namespace) -> int:
             [f"ANN nJ ({d['ann_profile']['name']})"]
             + [f"{b['ann_energy_pj_per_sample'] / 1e3:,.2f}" for b in runs]]
     _table(f"per sample, {d['source']['kind']} {d['source']['tag']}", ["", *cols], rows)
+    if d.get("bundle_id"):
+        print(f"bundle id: {d['bundle_id']}")
     print(f"counts: {d['source']['description']}")
     print(f"per sample over {d['samples']} sample(s); licence: {d['source']['licence']}")
     for p in (d["profile"], d["ann_profile"]):

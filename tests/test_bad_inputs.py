@@ -368,6 +368,13 @@ def test_spike_files_that_are_not_spikes(array: np.ndarray, text: str, tmp_path:
         read_spikes(tmp_path / "x.npy", (200,))
 
 
+def test_report_refuses_non_finite_numbers() -> None:
+    from razor_neuro.report.build import ReportError, _check_finite
+    _check_finite({"layers": [{"energy_pj": 1.5, "spikes": 3}], "accuracy": None}, "report")
+    with pytest.raises(ReportError, match=r"report.layers\[1\].energy_pj: nan is not a finite"):
+        _check_finite({"layers": [{"energy_pj": 1.0}, {"energy_pj": np.float64("nan")}]}, "report")
+
+
 def test_verbose_after_the_command_keeps_the_traceback(made: Path, tmp_path: Path) -> None:
     env = Env(made, tmp_path)
     _unsign(env, lambda m: m.__setitem__("frames", 17))

@@ -95,6 +95,7 @@ def test_files_and_json_keys(report_dir: Path, data: dict, bundle_dir: Path) -> 
         assert LAYER_KEYS <= set(row)
     md = (report_dir / "report.md").read_text()
     assert data["sha256"] in md and "Lava fixed_pt" in md and "lava-nc 0.10.0" in md
+    assert data["bundle_id"] == load_bundle(bundle_dir).id and f"`{data['bundle_id']}`" in md
     assert "0 mismatches" in md
 
 
