@@ -205,3 +205,11 @@ def test_atis_writer_matches_tonic_reader(tmp_path):
     f.write_bytes(atis_bytes(events))
     read = tonic.io.read_mnist_file(str(f), dtype=np.dtype([("x", int), ("y", int), ("t", int), ("p", int)]))
     assert [tuple(int(e[k]) for k in "xypt") for e in read] == events
+
+
+def test_training_spec_reads_nmnist_without_disk_cache(tmp_path):
+    from razor_neuro.data import dataset_from_spec
+    write_subset(tmp_path)
+    ds = dataset_from_spec({"name": "nmnist", "root": str(tmp_path), "frames": 3}, train=True)
+    assert len(ds) == 2 and ds[1][1] == 9 and ds[1][0].sum() == 3
+    assert not (tmp_path / "razor_cache").exists()  # decoding is faster than reading the cache

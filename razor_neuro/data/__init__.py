@@ -31,8 +31,8 @@ def dataset_from_spec(spec: dict[str, Any], train: bool = False) -> Dataset:
     if name not in DATASETS or "root" not in spec or "frames" not in spec:
         raise ValueError(f"dataset spec: expected name 'synthetic' or one of {sorted(DATASETS)} "
                          f"with 'root' and 'frames', got {spec | {'name': name}}")
-    return load_dataset(name, spec["root"], frames=int(spec["frames"]), train=train,
-                        cache_dir=Path(spec["root"]) / "razor_cache")
+    cache_dir = Path(spec["root"]) / "razor_cache" if DATASETS[name].disk_cache else None
+    return load_dataset(name, spec["root"], frames=int(spec["frames"]), train=train, cache_dir=cache_dir)
 
 
 def fingerprint(data: Dataset, samples: int = 8) -> str:
