@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-import h5py
 import numpy as np
+
+from razor_neuro.export.nir.write import write_netx
 
 
 @dataclass(frozen=True)
@@ -53,29 +54,6 @@ class Case:
     x: np.ndarray
     reset: bool
     description: str
-
-
-def write_netx(path: Path, layers: list[dict[str, Any]]) -> Path:
-    """Write a netx HDF5 file: ``layer/<i>`` groups with a ``type`` string, datasets, and
-    a ``neuron`` sub-group (the layout slayer's ``export_hdf5`` writes and netx reads)."""
-    with h5py.File(path, "w") as handle:
-        group = handle.create_group("layer")
-        for i, spec in enumerate(layers):
-            g = group.create_group(f"{i}")
-            g.create_dataset("type", (1,), "S10", [spec["type"].encode("ascii")])
-            for key, value in spec.items():
-                if key == "type":
-                    continue
-                if key == "neuron":
-                    for nkey, nvalue in value.items():
-                        if nkey == "type":
-                            g.create_dataset("neuron/type", (1,), "S10",
-                                             [nvalue.encode("ascii")])
-                        else:
-                            g.create_dataset(f"neuron/{nkey}", data=nvalue)
-                else:
-                    g.create_dataset(key, data=value)
-    return path
 
 
 def _neuron(rng: np.random.RandomState, drive: float) -> dict[str, Any]:
