@@ -472,7 +472,7 @@ def _read(handle: Any, name: str, given_shape: Optional[Sequence[int]]) -> Netwo
             prev_shape = shape
 
         elif ltype == "dense":
-            if "weight" not in keys:
+            if "weight" not in keys or "weight/imag" in cfg:
                 raise NetFileError(f"{where}: complex dense layers (dense_comp) are not "
                                    f"supported ({_SUPPORTED})")
             if "weight_rec" in keys:

@@ -225,24 +225,54 @@ def test_cli_export_run_verify(trained: Path, tmp_path: Path, capsys: pytest.Cap
     assert {"name", "lava_spikes", "reference_spikes", "mismatches"} <= set(v["layers"][0])
 
     # a reference that ignores the schedule disagrees: exit 1, unless tolerated
-    real = verify_mod._reference
-    monkeypatch.setattr(verify_mod, "_reference",
-                        lambda net, x, gates, mode, device: real(net, x, {}, mode, device))
+    real = verify_mod.reference_run
+    monkeypatch.setattr(verify_mod, "reference_run",
+                        lambda net, x, gates, mode, device, **kw: real(net, x, {}, mode, device,
+                                                                       **kw))
     assert main(["verify", str(bundle), "--samples", "3", "--out", str(tmp_path / "v2")]) == 1
     bad = json.loads((tmp_path / "v2" / "verify.json").read_text())
     assert bad["mismatches"] > 0 and not bad["agree"]
     assert main(["verify", str(bundle), "--samples", "3", "--tolerance", "1000000",
                  "--out", str(tmp_path / "v3")]) == 0
     capsys.readouterr()
-    assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert main(["run", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 3  # not a bundle
     err = capsys.readouterr().err.strip()
     assert "nope: not a bundle directory" in err and len(err.splitlines()) == 1
 
 
+def test_cli_verify_state(bundle_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify --state compares u and v of every layer, neuron and step; a reference whose
+    voltages differ by one unit (spikes unchanged) fails it."""
+    assert main(["verify", str(bundle_dir), "--samples", "3", "--state",
+                 "--out", str(tmp_path / "s")]) == 0
+    v = json.loads((tmp_path / "s" / "verify.json").read_text())
+    assert v["mismatches"] == 0 and v["state_mismatches"] == 0 and v["agree"]
+    assert all(r["current_mismatches"] == 0 and r["voltage_mismatches"] == 0
+               for r in v["layers"])
+    real = Reference._neurons
+
+    def shifted(self, p, a, pre, states):
+        spikes, u, v = real(self, p, a, pre, states)
+        return spikes, u, v + (v != 0)  # off by one unit wherever the voltage is non-zero
+
+    monkeypatch.setattr(Reference, "_neurons", shifted)
+    assert main(["verify", str(bundle_dir), "--samples", "3", "--state",
+                 "--out", str(tmp_path / "s2")]) == 1
+    bad = json.loads((tmp_path / "s2" / "verify.json").read_text())
+    assert bad["mismatches"] == 0 and bad["state_mismatches"] > 0 and not bad["agree"]
+    assert sum(r["voltage_mismatches"] for r in bad["layers"]) == bad["state_mismatches"]
+    assert "state mismatches" in capsys.readouterr().err
+
+
 def test_cli_verify_external_net(tmp_path: Path) -> None:
+    """Intel's Oxford network, all 2000 steps: spikes (9,565 output spikes, as plain netx
+    gives) and every current and voltage agree."""
     assert main(["verify", "--net", str(OXFORD / "network.net"), "--input",
-                 str(OXFORD / "input.npy"), "--steps", "400", "--out", str(tmp_path)]) == 0
+                 str(OXFORD / "input.npy"), "--steps", "2000", "--state",
+                 "--out", str(tmp_path)]) == 0
     v = json.loads((tmp_path / "verify.json").read_text())
-    assert v["mismatches"] == 0 and v["steps"] == 400 and v["samples"] == 1
+    assert v["mismatches"] == 0 and v["steps"] == 2000 and v["samples"] == 1
+    assert v["state_mismatches"] == 0
     assert [r["name"] for r in v["layers"]] == ["layer0", "layer1"]
-    assert v["layers"][1]["lava_spikes"] > 0
+    assert v["layers"][1]["lava_spikes"] == 9565

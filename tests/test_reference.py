@@ -468,6 +468,40 @@ def test_unsupported_and_broken_files(tmp_path, nets):
         read_network(sdnn)
     _assert_one_line(err, "sdnn.net", "layer 0", "SDNN", "CUBA")
 
+    unknown = _write_netx(tmp_path / "unknown.net", [
+        {"type": "dense", "shape": np.array([3]), "weight": np.ones((3, 4)),
+         "neuron": _cuba(10, 0, 0, kind="ALIF")}])
+    with pytest.raises(NetFileError) as err:
+        read_network(unknown)
+    _assert_one_line(err, "unknown.net", "layer 0", "'ALIF'", "not supported")
+
+    dense = {"type": "dense", "shape": np.array([3]), "weight": np.ones((3, 4))}
+    for name, spec, needles in [
+            ("average", {"type": "average", "shape": np.array([3])}, ("'average'",)),
+            ("concat", {"type": "concat", "shape": np.array([3])}, ("'concat'",)),
+            ("convT", {"type": "convT", "shape": np.array([3])}, ("'convT'",)),
+            ("rec", {**dense, "weight_rec": np.ones((3, 3)), "neuron": _cuba(10, 0, 0)},
+             ("dense_rec",)),
+            ("comp", {"type": "dense", "shape": np.array([3]),
+                      "weight/real": np.ones((3, 4)), "weight/imag": np.ones((3, 4)),
+                      "neuron": _cuba(10, 0, 0)}, ("dense_comp",)),
+            ("graded", {**dense, "neuron": {**_cuba(10, 0, 0), "gradedSpike": True}},
+             ("gradedSpike",)),
+            ("bits", {**dense, "neuron": {**_cuba(10, 0, 0), "messageBits": 3}},
+             ("messageBits 3",)),
+            ("decay", {**dense, "neuron": _cuba(10, 5000, 0)}, ("iDecay 5000", "0..4096")),
+            ("wide", {**dense, "weight": np.full((3, 4), 256.0), "neuron": _cuba(10, 0, 0)},
+             ("[256, 256]", "8-bit")),
+            # odd inhibitory weights with a zero: netx calls them MIXED, Lava INHIBITORY
+            ("inhibitory", {**dense, "weight": -np.array([[0, 255, 3, 1], [5, 7, 9, 11],
+                                                          [13, 15, 17, 19]], float),
+                            "neuron": _cuba(10, 0, 0)}, ("num_weight_bits 9",))]:
+        path = _write_netx(tmp_path / f"{name}.net", [{"type": "input", "shape": np.array([4])},
+                                                      spec])
+        with pytest.raises(NetFileError) as err:
+            read_network(path)
+        _assert_one_line(err, f"{name}.net", "layer 1", *needles)
+
     corrupt = tmp_path / "corrupt.net"
     corrupt.write_bytes(b"\x89HDF\r\n garbage" * 40)
     with pytest.raises(NetFileError) as err:
