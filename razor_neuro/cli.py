@@ -74,10 +74,46 @@ def _keep_ratio(text: str) -> tuple[float, ...]:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.target == "nir":
+        from razor_neuro.export.nir.exporter import export_nir
+        print(f"wrote NIR graph {export_nir(args.checkpoint, args.out, args.overwrite)} (the "
+              "frame schedule and its meaning in the graph's metadata)")
+        return 0
     from razor_neuro.export.exporter import export_checkpoint
 
     out = export_checkpoint(args.checkpoint, args.out, args.target, overwrite=args.overwrite)
     print(f"wrote bundle {out} (network.net, schedule.json, manifest.json)")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from razor_neuro.export.nir.importer import import_nir
+
+    res = import_nir(args.model, args.out, args.dt, args.check, args.overwrite)
+    print(f"dt {res['dt']:g} s ({res['dt_from']})")
+    _table(f"{args.model} -> {Path(args.out) / 'network.net'}: quantisation per layer",
+           ["layer", "NIR nodes", "neurons", "vThMant", "iDecay", "vDecay", "exact",
+            "weight RMS err", "max err (thr)"],
+           [[r["name"], f"{r['nir_synapse']} -> {r['nir_neuron']} ({r['neuron_type']})",
+             r["neurons"], r["vThMant"], r["iDecay"], r["vDecay"], r["quantisation"]["exact"],
+             f"{r['quantisation']['weight_rel_rms_error']:.2e}",
+             f"{r['quantisation']['weight_max_abs_error_thresholds']:.2e}"]
+            for r in res["layers"]])
+    chk = res.get("check")
+    if chk:
+        _table(f"--check {args.check}: NIR float simulation vs Lava fixed_pt, "
+               f"{chk['samples']} sample(s) x {chk['steps']} steps",
+               ["layer", "NIR spikes", "Lava spikes", "NIR/Lava mismatches", "spike agreement",
+                "Lava/reference mismatches"],
+               [[r["name"], r["nir_spikes"], r["lava_spikes"], r["nir_lava_mismatches"],
+                 f"{r['spike_agreement']:.4f}", r["lava_reference_mismatches"]]
+                for r in chk["layers"]])
+        print(f"output-class agreement NIR vs Lava: {chk['class_agreement']:.4f}")
+    print(f"wrote {args.out} (network.net, import.json)")
+    if chk and chk["lava_reference_mismatches"]:
+        print(f"razor-neuro import: Lava and the reference disagree at "
+              f"{chk['lava_reference_mismatches']} positions", file=sys.stderr)
+        return EXIT_MISMATCH
     return 0
 
 
@@ -276,12 +312,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = command("export", "turn a checkpoint into a deployable bundle")
     e.add_argument("checkpoint", help="OUT/checkpoint.pt of razor-neuro train")
-    e.add_argument("--target", default="loihi-sim", choices=["loihi-sim"],
-                   help="Lava's Loihi simulator on CPU (Loihi2SimCfg)")
-    e.add_argument("--out", required=True, help="bundle directory to create")
+    e.add_argument("--target", default="loihi-sim", choices=["loihi-sim", "nir"],
+                   help="loihi-sim: a bundle for Lava's Loihi simulator on CPU (Loihi2SimCfg); "
+                        "nir: a NIR graph file (MODEL.nir) for other neuromorphic targets")
+    e.add_argument("--out", required=True, help="bundle directory (or .nir file) to create")
     e.add_argument("--overwrite", action="store_true",
-                   help="replace an existing bundle (only a bundle)")
+                   help="replace an existing bundle (only a bundle) or NIR file (only one)")
     e.set_defaults(func=_export)
+
+    im = command("import", "turn a NIR graph (snnTorch, Norse, Sinabs ...) into a netx network "
+                           "for Lava and the reference")
+    im.add_argument("model", help="MODEL.nir: a feed-forward chain of Linear/Affine/Conv2d, "
+                                  "Flatten and CubaLIF/LIF/IF nodes")
+    im.add_argument("--out", required=True, help="directory to create (network.net, import.json)")
+    im.add_argument("--dt", type=float, help="seconds per step (default: the graph's metadata "
+                                             "'dt', else snntorch's 1e-4)")
+    im.add_argument("--check", metavar="INPUT.npy",
+                    help="input spikes [N, *input_shape, T] (NIR order, 0/1): compare the float "
+                         "NIR simulation with Lava on them")
+    im.add_argument("--overwrite", action="store_true",
+                    help="replace an existing import directory (only one)")
+    im.set_defaults(func=_import)
 
     tags = ["fixed_pt", "floating_pt"]
     r = command("run", "run a bundle on the Loihi simulator over test samples")
