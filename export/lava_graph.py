@@ -20,8 +20,12 @@ are the one thing that can carry a spike across a window border, as on the chip.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,7 +160,16 @@ class LavaGraph:
                 block, _ = Net.create_conv(group, input_shape=layer.input_shape, **reset)
                 target = block.inp
             else:
-                block, _ = Net.create_dense(group, **reset)
+                # netx prints its weight clipping to stdout (and divides by a zero maximum
+                # of one-sign weights); the reader applies the same clipping, so it goes to
+                # the log (shown with --verbose)
+                with contextlib.redirect_stdout(io.StringIO()) as said, \
+                        warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    block, _ = Net.create_dense(group, **reset)
+                if said.getvalue().strip():
+                    logging.getLogger(__name__).info("netx, layer %d: %s", layer.file_index,
+                                                     " ".join(said.getvalue().split()))
                 target = block.inp
             if tag == "floating_pt":
                 _to_float(block, layer)
