@@ -138,6 +138,19 @@ def read_chain(path: str | os.PathLike[str]) -> Chain:
     return chain_from_graph(graph, name)
 
 
+def _on_cycles(left: set[str], outgoing: dict[str, list[str]],
+               incoming: dict[str, list[str]]) -> set[str]:
+    """Nodes on (or between) cycles: peel off nodes without predecessors, then nodes without
+    successors, among those left (Kahn's algorithm both ways)."""
+    for edges in (incoming, outgoing):
+        changed = True
+        while changed:
+            free = {n for n in left if not any(m in left for m in edges[n])}
+            left -= free
+            changed = bool(free)
+    return left
+
+
 def _order(graph: Any, where: str) -> list[str]:
     """Node names from the Input to the Output along the edges."""
     import nir
@@ -158,6 +171,11 @@ def _order(graph: Any, where: str) -> list[str]:
                 raise NirError(f"{where}: edge ({src} -> {dst}) names no node '{end}'")
         outgoing[src].append(dst)
         incoming[dst].append(src)
+    cyclic = _on_cycles(set(nodes), outgoing, incoming)
+    for src, dst in graph.edges:
+        if src in cyclic and dst in cyclic:
+            raise NirError(f"{where}: recurrent edge '{src}' -> '{dst}' (a cycle) is not "
+                           f"supported ({_SUPPORTED})")
     inputs = [n for n, node in nodes.items() if isinstance(node, nir.Input)]
     outputs = [n for n, node in nodes.items() if isinstance(node, nir.Output)]
     if len(inputs) != 1 or len(outputs) != 1:
@@ -172,17 +190,14 @@ def _order(graph: Any, where: str) -> list[str]:
             what = "no outgoing edge" if not nxt else f"edges to {sorted(nxt)} (a branch)"
             raise NirError(f"{where}: node '{here}' has {what}; expected one ({_SUPPORTED})")
         step = nxt[0]
-        if step in seen:
-            raise NirError(f"{where}: recurrent edge '{here}' -> '{step}' is not supported "
-                           f"({_SUPPORTED})")
         if len(incoming[step]) != 1:
             raise NirError(f"{where}: node '{step}' has inputs {sorted(incoming[step])} (a "
                            f"merge); expected one ({_SUPPORTED})")
         order.append(step)
         seen.add(step)
     if outgoing[outputs[0]]:
-        raise NirError(f"{where}: recurrent edge '{outputs[0]}' -> "
-                       f"'{outgoing[outputs[0]][0]}' is not supported ({_SUPPORTED})")
+        raise NirError(f"{where}: Output '{outputs[0]}' has an edge to "
+                       f"'{outgoing[outputs[0]][0]}'; expected none ({_SUPPORTED})")
     off = sorted(set(nodes) - seen)
     if off:
         raise NirError(f"{where}: node '{off[0]}' is not on the chain from '{inputs[0]}' "

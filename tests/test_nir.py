@@ -1,0 +1,262 @@
+"""NIR in and out (issue #14): snntorch semantics, quantisation, refusals, Razor round trip,
+the snntorch example."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nir
+import numpy as np
+import pytest
+import torch
+
+from razor_neuro.cli import main
+from razor_neuro.export.exporter import export_checkpoint
+from razor_neuro.export.netfile import read_network
+from razor_neuro.export.nir.exporter import SCHEDULE_MEANING
+from razor_neuro.export.nir.importer import compare_with_bundle, import_nir
+from razor_neuro.export.nir.quantise import quantise_chain
+from razor_neuro.export.nir.read import chain_from_graph, read_chain
+from razor_neuro.export.nir.simulate import simulate
+from razor_neuro.train import train
+from razor_neuro.train_config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _snntorch_net() -> torch.nn.Sequential:
+    """Conv2d -> Synaptic -> Flatten -> Linear -> Synaptic -> Linear(bias) -> Leaky, NIR's
+    reset semantics (zero, no delay), weights strong enough that every layer spikes."""
+    import snntorch as snn
+
+    torch.manual_seed(0)
+
+    def common(shape: tuple[int, ...], output: bool = False) -> dict:
+        return dict(threshold=torch.ones(shape), init_hidden=True, output=output,
+                    reset_mechanism="zero", reset_delay=False)
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, stride=2, padding=1, bias=False),
+        snn.Synaptic(alpha=torch.full((4, 8, 8), 0.7), beta=torch.full((4, 8, 8), 0.9),
+                     **common((4, 8, 8))),
+        torch.nn.Flatten(),
+        torch.nn.Linear(256, 24, bias=False),
+        snn.Synaptic(alpha=torch.full((24,), 0.8), beta=torch.full((24,), 0.9), **common((24,))),
+        torch.nn.Linear(24, 5),
+        snn.Leaky(beta=torch.full((5,), 0.9), **common((5,), output=True)))
+    with torch.no_grad():
+        for m in net:
+            if hasattr(m, "weight"):
+                m.weight.mul_(3)
+    return net
+
+
+def _snntorch_forward(net: torch.nn.Sequential, x: np.ndarray) -> list[np.ndarray]:
+    """Spikes of each snntorch neuron layer, [N, *shape, T]."""
+    from snntorch import utils
+
+    utils.reset(net)
+    neurons = [m for m in net if hasattr(m, "reset_mechanism")]
+    records: list[list[np.ndarray]] = [[] for _ in neurons]
+    with torch.no_grad():
+        for t in range(x.shape[-1]):
+            s = torch.from_numpy(x[..., t].astype(np.float32))
+            for m in net:
+                s = m(s)
+                if isinstance(s, tuple):
+                    s = s[0]
+                if m in neurons:
+                    records[neurons.index(m)].append(s.numpy() > 0)
+    return [np.stack(r, -1) for r in records]
+
+
+@pytest.fixture(scope="module")
+def snn_graph(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, torch.nn.Sequential,
+                                                                  np.ndarray]:
+    from snntorch.export_nir import export_to_nir
+
+    net = _snntorch_net()
+    path = tmp_path_factory.mktemp("nir") / "snn.nir"
+    nir.write(path, export_to_nir(net, torch.zeros(1, 2, 16, 16), ignore_dims=[0]))
+    x = (np.random.RandomState(1).rand(6, 2, 16, 16, 12) < 0.2).astype(np.uint8)
+    return path, net, x
+
+
+def test_float_simulation_is_snntorch_forward(snn_graph: tuple) -> None:
+    path, net, x = snn_graph
+    chain = read_chain(path)
+    assert [type(s.neuron).__name__ for s in chain.stages] == ["CubaLIF", "CubaLIF", "LIF"]
+    assert [s.flatten_before for s in chain.stages] == [False, True, False]
+    ours = simulate(chain, x, 1e-4)
+    theirs = _snntorch_forward(net, x)
+    for a, b in zip(ours, theirs):
+        assert a.sum() > 0
+        assert a.shape == b.shape and np.array_equal(a, b)
+    # a different dt is a different network: the check depends on the step
+    assert not all(np.array_equal(a, b) for a, b in zip(simulate(chain, x, 2e-4), theirs))
+
+
+def test_import_quantises_in_one_place_and_lava_equals_reference(snn_graph: tuple,
+                                                                 tmp_path: Path) -> None:
+    path, _, x = snn_graph
+    np.save(tmp_path / "x.npy", x)
+    res = import_nir(path, tmp_path / "imp", check_input=tmp_path / "x.npy")
+    assert json.loads((tmp_path / "imp" / "import.json").read_text())["layers"] == res["layers"]
+    chain = read_chain(path)
+    net = read_network(tmp_path / "imp" / "network.net")
+    assert [layer.kind for layer in net.layers] == ["conv", "dense", "dense"]
+    assert net.input_shape == (16, 16, 2)                      # netx order of (2, 16, 16)
+    assert res["dt"] == 1e-4 and res["dt_from"].startswith("default")
+    # Euler decays: alpha 0.7 -> dt/tau_syn 0.3, alpha 0.8 -> 0.2, beta 0.9 -> 0.1; LIF: 4096
+    assert [(r["iDecay"], r["vDecay"]) for r in res["layers"]] == [
+        (1229, 410), (819, 410), (4096, 410)]
+    # weights: gain (1 for snntorch's r, w_in) / threshold (1) x scale, even, max 254
+    dense = quantise_chain(chain, 1e-4)[1]
+    scale = res["layers"][1]["vThMant"]
+    w = chain.stages[1].weight
+    assert scale == int(np.floor(254 / np.abs(w).max() * (1 + 1e-9)))
+    assert np.array_equal(dense.weight, 2 * np.round(w * scale / 2))
+    assert np.abs(dense.weight).max() == 254 and not np.any(dense.weight % 2)
+    for r in res["layers"]:
+        q = r["quantisation"]
+        assert not q["exact"] and 0 < q["weight_rel_rms_error"] < 0.01
+        assert q["weight_max_abs_error_thresholds"] <= 1.0 / r["vThMant"] + 1e-12
+    assert res["layers"][2]["quantisation"]["bias_max_abs_error_thresholds"] > 0   # Affine bias
+    chk = res["check"]
+    assert chk["samples"] == 6 and chk["steps"] == 12
+    assert chk["lava_reference_mismatches"] == 0
+    for row in chk["layers"]:
+        assert row["lava_spikes"] == row["reference_spikes"] > 0
+        both = (row["nir_spikes"] + row["lava_spikes"] - row["nir_lava_mismatches"]) / 2
+        assert row["spike_agreement"] == pytest.approx(both / (both + row["nir_lava_mismatches"]))
+    # quantisation: close, not identical (measured 0.98, 0.88, 0.78: timing shifts compound
+    # through this random, strongly driven network); the first layer sees the same input
+    assert chk["layers"][0]["spike_agreement"] > 0.95
+    assert 0.5 < min(row["spike_agreement"] for row in chk["layers"]) < 1.0
+    assert 0.0 <= chk["class_agreement"] <= 1.0 and len(chk["lava_classes"]) == 6
+
+
+def _graph(**change: object) -> nir.NIRGraph:
+    """Input(4) -> Linear -> CubaLIF -> Output, with ``change`` applied to the neuron."""
+    p = dict(tau_syn=np.full(3, 5e-4), tau_mem=np.full(3, 1e-3), r=np.full(3, 10.0),
+             v_leak=np.zeros(3), v_threshold=np.ones(3), w_in=np.full(3, 5.0))
+    p.update(change)
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])}),
+             "fc": nir.Linear(weight=np.arange(12.0).reshape(3, 4) - 5),
+             "lif": nir.CubaLIF(**p), "output": nir.Output(output_type={"output": np.array([3])})}
+    return nir.NIRGraph(nodes=nodes, edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
+
+
+def _bad_graphs() -> dict[str, tuple[nir.NIRGraph, str]]:
+    g = _graph()
+    pool = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([1, 4, 4])}),
+        "pool": nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                              padding=np.array([0, 0])),
+        "output": nir.Output(output_type={"output": np.array([1, 2, 2])})},
+        edges=[("input", "pool"), ("pool", "output")], type_check=False)
+    rec = nir.NIRGraph(nodes=dict(g.nodes) | {"rec": nir.Linear(weight=np.eye(3))},
+                       edges=g.edges + [("lif", "rec"), ("rec", "lif")], type_check=False)
+    affine = nir.NIRGraph(nodes=dict(g.nodes) | {"fc": nir.Affine(
+        weight=np.ones((3, 4)), bias=np.ones(3))}, edges=g.edges)
+    return {
+        "pooling": (pool, "node 'pool' (AvgPool2d) is not supported: netx 0.6 has no pooling"),
+        "recurrent": (rec, "recurrent edge 'lif' -> 'rec' (a cycle)"),
+        "v_leak": (_graph(v_leak=np.full(3, 0.1)), "node 'lif' (CubaLIF) after 'fc': v_leak"),
+        "v_reset": (_graph(v_reset=np.full(3, -0.2)), "v_reset [-0.2] is not 0"),
+        "taus": (_graph(tau_mem=np.array([1e-3, 1e-3, 2e-3])), "heterogeneous time constants"),
+        "bias": (affine, "Loihi adds its bias to the voltage, not the current"),
+        "dt": (_graph(tau_syn=np.full(3, 5e-5)), "forward Euler needs it in [0, 1]"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_graphs()))
+def test_unsupported_graph_is_one_line_and_writes_nothing(case: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    graph, expected = _bad_graphs()[case]
+    nir.write(tmp_path / "bad.nir", graph)
+    assert main(["import", str(tmp_path / "bad.nir"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"razor-neuro import: error: {tmp_path / 'bad.nir'}: ") and expected in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.nir"]
+
+
+def test_not_a_nir_file_and_bad_check_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "junk.nir").write_bytes(b"not hdf5")
+    assert main(["import", str(tmp_path / "junk.nir"), "--out", str(tmp_path / "a")]) == 2
+    assert "junk.nir: not a readable NIR graph" in capsys.readouterr().err
+    nir.write(tmp_path / "ok.nir", _graph())
+    np.save(tmp_path / "x.npy", np.full((2, 5, 8), 2, np.uint8))
+    assert main(["import", str(tmp_path / "ok.nir"), "--out", str(tmp_path / "b"),
+                 "--check", str(tmp_path / "x.npy")]) == 2
+    assert "shape (2, 5, 8); expected [N, 4, T]" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_graph_of_loihi_integers_is_kept_exactly(tmp_path: Path) -> None:
+    graph = _graph(v_threshold=np.full(3, 40.0))  # gain (dt w_in/tau_syn)(dt r/tau_mem) = 1
+    nir.write(tmp_path / "int.nir", graph)
+    res = import_nir(tmp_path / "int.nir", tmp_path / "imp", dt=1e-4)
+    layer = read_network(tmp_path / "imp" / "network.net").layers[0]
+    assert res["dt_from"] == "--dt"
+    assert res["layers"][0]["quantisation"]["exact"] and res["layers"][0]["vThMant"] == 40
+    assert (layer.neuron.current_decay, layer.neuron.voltage_decay) == (819, 410)
+    assert np.array_equal(layer.weight * 2.0 ** layer.weight_exp,
+                          np.arange(12.0).reshape(3, 4) - 5)   # odd weights too: no rounding
+    assert res["layers"][0]["quantisation"]["weight_rel_rms_error"] < 1e-12   # float noise
+
+
+@pytest.fixture(scope="module")
+def razor(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("run")
+    train(TrainConfig(epochs=1, n_samples=96, batch_size=16, keep_ratio=(0.5, 0.75, 0.75, 0.75)),
+          out, progress=False)
+    bundle = export_checkpoint(out / "checkpoint.pt", tmp_path_factory.mktemp("b") / "bundle")
+    return out / "checkpoint.pt", bundle
+
+
+def test_razor_checkpoint_to_nir_and_back_agrees_with_its_bundle(
+        razor: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ckpt, bundle = razor
+    model = tmp_path / "razor.nir"
+    assert main(["export", str(ckpt), "--target", "nir", "--out", str(model)]) == 0
+    graph = nir.read(model)
+    schedule = json.loads(graph.metadata["razor_schedule"])
+    assert graph.metadata["razor_schedule_meaning"] == SCHEDULE_MEANING
+    assert schedule["frames"] == 16 and len(schedule["layers"]) == 4
+    assert [e["keep_ratio"] for e in schedule["layers"]] == [0.5, 0.75, 0.75, 0.75]
+    assert main(["import", str(model), "--out", str(tmp_path / "imp")]) == 0
+    assert "dt 0.001 s (graph metadata 'dt')" in capsys.readouterr().out
+    res = json.loads((tmp_path / "imp" / "import.json").read_text())
+    assert all(r["quantisation"]["exact"] for r in res["layers"])
+    cmp = compare_with_bundle(tmp_path / "imp", bundle, 6)
+    assert cmp["same_integers"]
+    assert cmp["mismatches"] == 0 and sum(r["lava_spikes"] for r in cmp["layers"]) > 0
+    # without the schedule the same network differs: the gates are carried, not ignored
+    res["schedule"] = None
+    (tmp_path / "imp" / "import.json").write_text(json.dumps(res))
+    assert compare_with_bundle(tmp_path / "imp", bundle, 6)["mismatches"] > 0
+    # an existing file is not replaced without --overwrite, and --overwrite only replaces NIR
+    assert main(["export", str(ckpt), "--target", "nir", "--out", str(model)]) == 4
+    assert main(["export", str(ckpt), "--target", "nir", "--out", str(ckpt), "--overwrite"]) == 4
+    assert main(["export", str(ckpt), "--target", "nir", "--out", str(model), "--overwrite"]) == 0
+
+
+def _example() -> object:
+    spec = importlib.util.spec_from_file_location("snntorch_nir", ROOT / "examples" /
+                                                  "snntorch_nir.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("neuron", ["synaptic", "leaky"])
+def test_snntorch_example_short(neuron: str, tmp_path: Path) -> None:
+    s = _example().run(tmp_path, neuron, epochs=1, train_samples=96, test_samples=8)
+    assert s["verify_net_mismatches"] == 0 and s["lava_reference_mismatches_check"] == 0
+    assert s["class_agreement_snntorch_nir"] == 1.0        # the float graph is snntorch's model
+    assert 0.0 <= s["class_agreement_snntorch_lava"] <= 1.0
+    assert (tmp_path / "report" / "report.md").is_file()
+    assert json.loads((tmp_path / "summary.json").read_text()) == s
