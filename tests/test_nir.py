@@ -17,7 +17,7 @@ from razor_neuro.export.netfile import read_network
 from razor_neuro.export.nir.exporter import SCHEDULE_MEANING
 from razor_neuro.export.nir.importer import compare_with_bundle, import_nir
 from razor_neuro.export.nir.quantise import quantise_chain
-from razor_neuro.export.nir.read import chain_from_graph, read_chain
+from razor_neuro.export.nir.read import read_chain
 from razor_neuro.export.nir.simulate import simulate
 from razor_neuro.train import train
 from razor_neuro.train_config import TrainConfig
