@@ -103,7 +103,7 @@ def main(argv=None) -> int:
                             np.ascontiguousarray(xo[None]), args)
         cases.append(oxford)
     else:
-        emit(f"(Oxford network not found at {common.OXFORD_DIR}: set RAZOR_OXFORD_DIR)")
+        emit(f"(Oxford network not found at {common.OXFORD_DIR}: set RAZOR_NEURO_EXTERNAL)")
 
     emit(table(["network", "samples × steps", "Lava s/run", "Lava samples/s", "reference s/run",
                 "reference samples/s", "speed-up (reference vs Lava)",

@@ -33,9 +33,11 @@ os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
 
 #: trained bundles are cached here (``--cache-dir`` overrides; ``--fresh`` retrains)
 CACHE_DIR = REPO / "benchmarks" / ".cache"
-#: the external lava-dl Oxford network (``RAZOR_OXFORD_DIR`` overrides)
-OXFORD_DIR = Path(os.environ.get("RAZOR_OXFORD_DIR",
-                                 REPO.parent / "shared" / "external" / "lava-dl-oxford"))
+#: the ``shared/external`` folder: ``$RAZOR_NEURO_EXTERNAL`` (the variable the tests read,
+#: ``tests/conftest.py``), else ``shared/external`` beside the checkout
+EXTERNAL_DIR = Path(os.environ.get("RAZOR_NEURO_EXTERNAL") or REPO.parent / "shared" / "external")
+#: the external lava-dl Oxford network
+OXFORD_DIR = EXTERNAL_DIR / "lava-dl-oxford"
 
 #: training settings of the cached benchmark bundles: the demo's (synthetic preset, 960
 #: samples, batch 32, seed 0) with fewer epochs so that four models train inside the

@@ -26,8 +26,6 @@ import torch
 
 from razor_neuro import cli
 from razor_neuro.export.bundle import load_bundle, manifest_digest, sha256_file
-from razor_neuro.export.exporter import export_checkpoint
-from razor_neuro.train import train
 from razor_neuro.train_config import TrainConfig
 
 from test_atomic import readonly_dir
@@ -37,12 +35,9 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def made(trained_bundle) -> Path:
     """A one-epoch training run ``run/`` and its bundle ``bundle/``, made once."""
-    root = tmp_path_factory.mktemp("made")
-    train(TrainConfig(epochs=1, n_samples=48, batch_size=16), root / "run", progress=False)
-    export_checkpoint(root / "run" / "checkpoint.pt", root / "bundle")
-    return root
+    return trained_bundle(0.5, n_samples=48)[1].parent
 
 
 class Env:
@@ -412,6 +407,7 @@ def test_help_documents_defaults_and_exit_codes() -> None:
     assert version.returncode == 0 and version.stdout.startswith("razor-neuro ")
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_training_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     """A real SIGINT in a subprocess: one line, exit 130, the last checkpoint loads and
     resumes."""

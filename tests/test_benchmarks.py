@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
+pytestmark = pytest.mark.slow   # five benchmark scripts: they train and run Lava
 #: run side by side in two waves: the first trains the cached bundles the second reuses
 WAVES = [["bench_schedule.py", "bench_training.py"],
          ["bench_reference_vs_lava.py", "bench_streaming.py", "bench_scaling.py"]]

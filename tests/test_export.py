@@ -11,32 +11,27 @@ import pytest
 import torch
 
 from razor_neuro.cli import main
-from razor_neuro.export.bundle import BundleError, load_bundle, manifest_digest
+from razor_neuro.export.bundle import BundleError, load_bundle
 from razor_neuro.export.deploy import predict, run_bundle, load_test_samples
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.lava_graph import GraphError, LavaGraph
 from razor_neuro.export.reference import Reference
 from razor_neuro.export import verify as verify_mod
 from razor_neuro.checkpoint import CheckpointError, load_checkpoint
-from razor_neuro.train import train
-from razor_neuro.train_config import TrainConfig
 
-from external import OXFORD
 SAMPLES = 12
+#: every gated layer prunes (one ratio per layer), so every gate in the graph is exercised
+KEEP = (0.5, 0.75, 0.75, 0.75)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run")
-    # every gated layer prunes (one ratio per layer), so every gate in the graph is exercised
-    train(TrainConfig(epochs=1, n_samples=96, batch_size=16, keep_ratio=(0.5, 0.75, 0.75, 0.75)),
-          out, progress=False)
-    return out / "checkpoint.pt"
+def trained(trained_bundle) -> Path:
+    return trained_bundle(KEEP)[0]
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return export_checkpoint(trained, tmp_path_factory.mktemp("b") / "bundle")
+def bundle_dir(trained_bundle) -> Path:
+    return trained_bundle(KEEP)[1]
 
 
 @pytest.fixture(scope="module")
@@ -108,18 +103,6 @@ def test_floating_pt_runs_and_is_compared(bundle_dir: Path) -> None:
     assert result["layers"][0]["lava_spikes"] > 0
 
 
-def _resign(bundle: Path, manifest: dict) -> None:
-    """Write ``manifest`` with its self-hash recomputed: an edit made to look genuine."""
-    manifest["manifest_sha256"] = manifest_digest(manifest)
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
-
-
-def _rehash(bundle: Path, name: str) -> None:
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["files"][name] = hashlib.sha256((bundle / name).read_bytes()).hexdigest()
-    _resign(bundle, manifest)
-
-
 @pytest.fixture
 def copy(bundle_dir: Path, tmp_path: Path) -> Path:
     import shutil
@@ -134,36 +117,36 @@ def test_tampered_network_is_refused(copy: Path) -> None:
         load_bundle(copy)
 
 
-def test_truncated_schedule_is_refused(copy: Path) -> None:
+def test_truncated_schedule_is_refused(copy: Path, rehash) -> None:
     text = (copy / "schedule.json").read_text()
     (copy / "schedule.json").write_text(text[: len(text) // 2])
     with pytest.raises(BundleError, match="schedule.json: SHA-256"):
         load_bundle(copy)
-    _rehash(copy, "schedule.json")  # even when the manifest is made to agree
+    rehash(copy, "schedule.json")  # even when the manifest is made to agree
     with pytest.raises(BundleError, match="schedule.json: cannot read"):
         load_bundle(copy)
 
 
-def test_schedule_of_wrong_length_is_refused(copy: Path) -> None:
+def test_schedule_of_wrong_length_is_refused(copy: Path, rehash) -> None:
     sched = json.loads((copy / "schedule.json").read_text())
     for layer in sched["layers"]:
         layer["keep_mask"] = layer["keep_mask"][:-1]
     sched["frames"] = 15
     (copy / "schedule.json").write_text(json.dumps(sched))
-    _rehash(copy, "schedule.json")
+    rehash(copy, "schedule.json")
     with pytest.raises(BundleError, match="schedule.json: schedule has 15 frames, the network "
                                           "expects 16"):
         load_bundle(copy)
 
 
-def test_manifest_shape_mismatch_and_missing_manifest(copy: Path) -> None:
+def test_manifest_shape_mismatch_and_missing_manifest(copy: Path, resign) -> None:
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["n_classes"] = 10
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="manifest.json: content does not match its "
                                           "manifest_sha256"):
         load_bundle(copy)
-    _resign(copy, manifest)
+    resign(copy, manifest)
     with pytest.raises(BundleError, match="n_classes 10 but network.net has 6"):
         load_bundle(copy)
     (copy / "manifest.json").unlink()
@@ -171,10 +154,10 @@ def test_manifest_shape_mismatch_and_missing_manifest(copy: Path) -> None:
         load_bundle(copy)
 
 
-def test_changed_dataset_is_refused(copy: Path) -> None:
+def test_changed_dataset_is_refused(copy: Path, resign) -> None:
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["dataset"]["noise_events"] += 1  # same spec fields, other samples
-    _resign(copy, manifest)
+    resign(copy, manifest)
     with pytest.raises(ValueError, match="differs from the one the bundle was exported with"):
         load_test_samples(load_bundle(copy), 2)
 
@@ -265,11 +248,11 @@ def test_cli_verify_state(bundle_dir: Path, tmp_path: Path, capsys: pytest.Captu
     assert "state mismatches" in capsys.readouterr().err
 
 
-def test_cli_verify_external_net(tmp_path: Path) -> None:
+def test_cli_verify_external_net(oxford: Path, tmp_path: Path) -> None:
     """Intel's Oxford network, all 2000 steps: spikes (9,565 output spikes, as plain netx
     gives) and every current and voltage agree."""
-    assert main(["verify", "--net", str(OXFORD / "network.net"), "--input",
-                 str(OXFORD / "input.npy"), "--steps", "2000", "--state",
+    assert main(["verify", "--net", str(oxford / "network.net"), "--input",
+                 str(oxford / "input.npy"), "--steps", "2000", "--state",
                  "--out", str(tmp_path)]) == 0
     v = json.loads((tmp_path / "verify.json").read_text())
     assert v["mismatches"] == 0 and v["steps"] == 2000 and v["samples"] == 1

@@ -12,15 +12,12 @@ import pytest
 import torch
 
 from razor_neuro.cli import main
-from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.netfile import read_network
 from razor_neuro.export.nir.exporter import SCHEDULE_MEANING
 from razor_neuro.export.nir.importer import compare_with_bundle, import_nir
 from razor_neuro.export.nir.quantise import quantise_chain
 from razor_neuro.export.nir.read import read_chain
 from razor_neuro.export.nir.simulate import simulate
-from razor_neuro.train import train
-from razor_neuro.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,14 +206,11 @@ def test_graph_of_loihi_integers_is_kept_exactly(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def razor(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("run")
-    train(TrainConfig(epochs=1, n_samples=96, batch_size=16, keep_ratio=(0.5, 0.75, 0.75, 0.75)),
-          out, progress=False)
-    bundle = export_checkpoint(out / "checkpoint.pt", tmp_path_factory.mktemp("b") / "bundle")
-    return out / "checkpoint.pt", bundle
+def razor(trained_bundle) -> tuple[Path, Path]:
+    return trained_bundle((0.5, 0.75, 0.75, 0.75))
 
 
+@pytest.mark.slow
 def test_razor_checkpoint_to_nir_and_back_agrees_with_its_bundle(
         razor: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     ckpt, bundle = razor
@@ -252,6 +246,7 @@ def _example() -> object:
     return module
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("neuron", ["synaptic", "leaky"])
 def test_snntorch_example_short(neuron: str, tmp_path: Path) -> None:
     s = _example().run(tmp_path, neuron, epochs=1, train_samples=96, test_samples=8)

@@ -10,12 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from external import external_dir
 from razor_neuro.data.loaders import DatasetError, load_dataset
 from test_loaders import atis_bytes
-
-NMNIST_SMALL = external_dir() / "nmnist-small"
-
 
 def read_split(path: Path) -> list[tuple[str, int]]:
     """(sample id, class) per line of a ``#sample #class`` split file."""
@@ -26,14 +22,13 @@ def read_split(path: Path) -> list[tuple[str, int]]:
 # ----------------------------------------------------------------------------- the real data
 
 
-@pytest.mark.skipif(not (NMNIST_SMALL / "NMNISTsmall").is_dir(), reason=f"{NMNIST_SMALL} is absent")
-def test_real_subset_loads_every_recording_with_split_labels(tmp_path):
-    folder = NMNIST_SMALL / "NMNISTsmall"
+def test_real_subset_loads_every_recording_with_split_labels(nmnist_small, tmp_path):
+    folder = nmnist_small / "NMNISTsmall"
     start = time.perf_counter()
     for train, split, n in ((True, "train1K.txt", 1000), (False, "test100.txt", 100)):
         expected = read_split(folder / split)
         assert len(expected) == n
-        ds = load_dataset("nmnist", NMNIST_SMALL, frames=30, train=train)
+        ds = load_dataset("nmnist", nmnist_small, frames=30, train=train)
         assert len(ds) == n
         assert ds.source.data == [str(folder / f"{sample}.bs2") for sample, _ in expected]
         labels, events = [], 0
@@ -48,7 +43,7 @@ def test_real_subset_loads_every_recording_with_split_labels(tmp_path):
         # ~4,000 events per recording; clipping duplicates within a 10 ms frame keeps most
         assert 1000 * n < events < 5000 * n
     assert time.perf_counter() - start < 30
-    cached = load_dataset("nmnist", NMNIST_SMALL, frames=30, train=False, cache_dir=tmp_path)
+    cached = load_dataset("nmnist", nmnist_small, frames=30, train=False, cache_dir=tmp_path)
     for i in (0, 99):
         assert torch.equal(cached[i][0], ds[i][0]) and cached[i][1] == ds[i][1]
     assert len(list(tmp_path.rglob("*.hdf5"))) == 2

@@ -32,7 +32,6 @@ from razor_neuro.export.reference import (Reference, float_parameters, lava_late
                                           lava_reset_offset,
                                           lava_stream, lava_windows)
 
-from external import OXFORD
 from lava_netx import lava_run as _lava_run, lava_windows_run as _lava_windows
 from lava_netx import mismatches as _mismatches
 from netgen import write_netx as _write_netx
@@ -160,15 +159,14 @@ def _spikes(shape, p: float, seed: int) -> np.ndarray:
 # Oxford: external ground truth
 # ----------------------------------------------------------------------------------
 
-@pytest.mark.skipif(not (OXFORD / "network.net").exists(), reason="Oxford files missing")
-def test_oxford_matches_plain_netx_fixed_pt():
-    network = read_network(OXFORD / "network.net")
+def test_oxford_matches_plain_netx_fixed_pt(oxford):
+    network = read_network(oxford / "network.net")
     assert network.input_shape == (200,)
     assert [(l.kind, l.input_shape, l.output_shape) for l in network.layers] == [
         ("dense", (200,), (256,)), ("dense", (256,), (200,))]
     steps = 2000
-    x = read_spikes(OXFORD / "input.npy", network.input_shape, num_steps=steps)
-    event = slayer().io.read_np_spikes(str(OXFORD / "input.npy"))
+    x = read_spikes(oxford / "input.npy", network.input_shape, num_steps=steps)
+    event = slayer().io.read_np_spikes(str(oxford / "input.npy"))
     assert np.array_equal(x, event.to_tensor(dim=(1, 200, steps)).squeeze(0))
     assert x.shape == (200, steps) and x.sum() == 1881
 
@@ -186,7 +184,7 @@ def test_oxford_matches_plain_netx_fixed_pt():
     assert outputs[-1].sum() == 9565 and outputs[0].sum() == records[0].sum()
 
     # slayer's ground_truth.npy comes from an older slayer and is known to differ
-    truth = read_spikes(OXFORD / "ground_truth.npy", (200,), num_steps=steps)
+    truth = read_spikes(oxford / "ground_truth.npy", (200,), num_steps=steps)
     assert truth.sum() == 10178
     assert (truth.astype(bool) != records[-1].astype(bool)).sum() == 4009
 

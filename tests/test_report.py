@@ -18,19 +18,15 @@ import torch
 import torch.nn.functional as F
 
 from razor_neuro.cli import main
-from razor_neuro.export.bundle import load_bundle, manifest_digest, sha256_file
+from razor_neuro.export.bundle import load_bundle, sha256_file
 from razor_neuro.export.deploy import load_test_samples
-from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.lava_graph import LavaGraph  # noqa: F401  (Lava's mp setup before train)
 from razor_neuro.export.reference import Reference
 from razor_neuro.report import build
 from razor_neuro.schedule import FrameSchedule
-from razor_neuro.train import train
-from razor_neuro.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "hw_profiles"
-from external import OXFORD  # noqa: E402
 SAMPLES = 4
 LAYER_KEYS = {"name", "input_spikes", "output_spikes", "synops", "dense_macs", "neuron_updates",
               "pruned_frames", "energy_pj"}
@@ -42,14 +38,12 @@ def _toml(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run")
-    train(TrainConfig(epochs=1, n_samples=96, batch_size=16, keep_ratio=0.5), out, progress=False)
-    return export_checkpoint(out / "checkpoint.pt", tmp_path_factory.mktemp("b") / "half")
+def bundle_dir(trained_bundle) -> Path:
+    return trained_bundle(0.5)[1]
 
 
 @pytest.fixture(scope="module")
-def full_dir(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def full_dir(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory, resign) -> Path:
     """The same weights with an all-ones schedule (keep ratio 1.0), a valid bundle."""
     out = tmp_path_factory.mktemp("b") / "full"
     shutil.copytree(bundle_dir, out)
@@ -59,8 +53,7 @@ def full_dir(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["files"]["schedule.json"] = sha256_file(out / "schedule.json")
     manifest["keep_ratio"] = [1.0] * len(s.layers)
-    manifest["manifest_sha256"] = manifest_digest(manifest)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    resign(out, manifest, indent=2)
     load_bundle(out)
     return out
 
@@ -336,13 +329,12 @@ def test_bad_profile_exits_2_naming_the_field(bundle_dir: Path, tmp_path: Path, 
 
 
 def test_argument_and_compare_refusals(bundle_dir: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture) -> None:
+                                       capsys: pytest.CaptureFixture, resign) -> None:
     other = tmp_path / "other"
     shutil.copytree(bundle_dir, other)
     m = json.loads((other / "manifest.json").read_text())
     m["dataset"]["seed"] = 12345
-    m["manifest_sha256"] = manifest_digest(m)
-    (other / "manifest.json").write_text(json.dumps(m))
+    resign(other, m)
     out = tmp_path / "r"
     assert main(["report", str(bundle_dir), "--compare", str(other), "--out", str(out)]) == 2
     assert "--compare" in capsys.readouterr().err
@@ -376,11 +368,10 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_report(tmp_path: Path) ->
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
 
 
-@pytest.mark.skipif(not (OXFORD / "network.net").is_file(), reason="external Oxford net missing")
-def test_net_report_on_the_oxford_network(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_net_report_on_the_oxford_network(oxford: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "oxford"
-    assert main(["report", "--net", str(OXFORD / "network.net"), "--input",
-                 str(OXFORD / "input.npy"), "--steps", "2000", "--profile", "loihi2-estimate",
+    assert main(["report", "--net", str(oxford / "network.net"), "--input",
+                 str(oxford / "input.npy"), "--steps", "2000", "--profile", "loihi2-estimate",
                  "--source", "reference", "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
     d = json.loads((out / "report.json").read_text())

@@ -146,6 +146,7 @@ def test_keep_ratio_has_one_spelling_per_meaning():
                                "layers": [{"kind": "pool", "out": 2}]})
 
 
+@pytest.mark.slow
 def test_train_writes_contract_and_is_deterministic(tmp_path):
     _, m1 = train(TrainConfig(**TINY), tmp_path / "a", progress=False)
     _, m2 = train(TrainConfig(**TINY), tmp_path / "b", progress=False)
@@ -162,6 +163,7 @@ def test_train_writes_contract_and_is_deterministic(tmp_path):
     assert ckpt["epoch"] == 1 and all(torch.equal(model.state_dict()[k], a[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted(tmp_path):
     train(TrainConfig(**{**TINY, "epochs": 1}), tmp_path / "r", progress=False)
     _, resumed = train(TrainConfig(**TINY), tmp_path / "r", resume=True, progress=False)
@@ -187,6 +189,7 @@ def test_cli_train_and_error(tmp_path):
     assert not (tmp_path / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_torchrun_two_ranks_identical_weights(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
