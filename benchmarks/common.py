@@ -217,11 +217,8 @@ def machine() -> str:
 
 
 def _version(name: str) -> str:
-    from importlib import metadata
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    from razor_neuro.export.bundle import package_version
+    return package_version(name)
 
 
 # ------------------------------------------------------------------------- timing

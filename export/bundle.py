@@ -72,7 +72,7 @@ class Bundle:
     @property
     def gates(self) -> dict[int, np.ndarray]:
         """``{weight layer index: keep mask [T]}`` for the Lava graph and the reference."""
-        return {d: m for d, m in zip(self.schedule.delays, self.schedule.masks)}
+        return self.schedule.gates([f"layer{layer.file_index}" for layer in self.network.layers])
 
     @property
     def sha256(self) -> str:
@@ -103,15 +103,17 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages a bundle's numbers depend on."""
-    out = {}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+def package_version(name: str) -> str:
+    """Installed version of package ``name``, or ``"not installed"``."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Installed versions of the packages a bundle's numbers depend on (plus ``extra``)."""
+    return {name: package_version(name) for name in (*_PACKAGES, *extra)}
 
 
 def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,

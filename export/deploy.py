@@ -15,6 +15,7 @@ import numpy as np
 from razor_neuro.atomic import write_file
 from razor_neuro.data import dataset_from_spec, fingerprint
 from razor_neuro.export.bundle import Bundle, package_versions
+from razor_neuro.export.layout import swap_spike_order
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,7 @@ class Samples:
 
 def to_netx(x: np.ndarray) -> np.ndarray:
     """Slayer layout ``[N, C, H, W, T]`` / ``[N, n, T]`` -> netx ``[N, W, H, C, T]`` / same."""
-    if x.ndim == 5:
-        return np.ascontiguousarray(x.transpose(0, 3, 2, 1, 4))
-    return x
+    return swap_spike_order(x)
 
 
 def load_test_samples(bundle: Bundle, n: int, start: int = 0) -> Samples:

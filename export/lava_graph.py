@@ -41,10 +41,12 @@ from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
 from razor_neuro.export.processes import FrameGate, SpikeRecorder, StateRecorder  # noqa: E402
-from razor_neuro.export.netfile import (NetLayer, Network, flatten_spikes,  # noqa: E402
+from razor_neuro.export.layout import flatten_spikes  # noqa: E402
+from razor_neuro.export.netfile import (NetLayer, Network,  # noqa: E402
                                         read_network)
-from razor_neuro.export.reference import (float_parameters, lava_latency,  # noqa: E402
-                                          lava_stream)
+from razor_neuro.export.reference import float_parameters  # noqa: E402
+from razor_neuro.export.timebase import (cut_windows, gate_first_step, lava_stream,  # noqa: E402
+                                         layer_reset_offset, window_start)
 
 TAGS = ("fixed_pt", "floating_pt")
 
@@ -73,13 +75,6 @@ class LavaRun:
     seconds: dict[str, float] = field(default_factory=dict)
     currents: list[np.ndarray] | None = None
     voltages: list[np.ndarray] | None = None
-
-
-def _windows(record: np.ndarray, first: int, n: int, frames: int) -> np.ndarray:
-    """Record ``[..., steps]`` (index = step - 1) -> windows ``[n, ..., frames]``."""
-    cut = record[..., first:first + n * frames]
-    cut = cut.reshape(*record.shape[:-1], n, frames)
-    return np.moveaxis(cut, -2, 0)
 
 
 def _to_float(block: Any, layer: NetLayer) -> None:
@@ -134,8 +129,8 @@ class LavaGraph:
 
     def window_start(self, i: int) -> int:
         """``W_i``: the step at which layer ``i`` processes frame 0 of the first sample
-        (one after its record index, the reference's :func:`lava_latency`)."""
-        return 1 + lava_latency(self.network, i)
+        (:func:`~razor_neuro.export.timebase.window_start`)."""
+        return window_start(self.network, i)
 
     def _build(self, data: np.ndarray, tmp: Path, tag: str, states: bool
                ) -> tuple[list[Path], list[Path | None], Any]:
@@ -152,7 +147,8 @@ class LavaGraph:
         for i, layer in enumerate(self.network.layers):
             group = cfg[layer.file_index]
             reset = {} if self.frames is None else {
-                "reset_interval": self.frames, "reset_offset": self.window_start(i) % self.frames}
+                "reset_interval": self.frames,
+                "reset_offset": layer_reset_offset(self.network, i, self.frames)}
             if layer.kind == "input":
                 block, _ = Net.create_input(group, **reset)
                 target = block.neuron.a_in  # netx never wires Input.inp to its neurons
@@ -176,8 +172,8 @@ class LavaGraph:
             if layer.flatten_before:
                 prev_out = prev_out.transpose([2, 1, 0]).flatten()
             if i in self.gates:
-                first = self.window_start(i) - (layer.kind != "input")
-                gate = FrameGate(shape=layer.input_shape, mask=self.gates[i], first_step=first)
+                gate = FrameGate(shape=layer.input_shape, mask=self.gates[i],
+                                 first_step=gate_first_step(self.network, i))
                 prev_out.connect(gate.s_in)
                 path = tmp / f"gate{i}.npy"
                 gate.s_out.connect(SpikeRecorder(shape=layer.input_shape, steps=n_steps,
@@ -237,16 +233,17 @@ class LavaGraph:
                 source.stop()
             t2 = time.perf_counter()
             starts = [self.window_start(i) for i in range(len(layers))]
-            outs = [_windows(np.load(p), w - 1, n, T).astype(np.uint8)
+            outs = [cut_windows(np.load(p), w - 1, n, T).astype(np.uint8)
                     for p, w in zip(sinks, starts)]
             gated = [None if p is None else
-                     _windows(np.load(p), w - 1 - (layer.kind != "input"), n, T).astype(np.uint8)
-                     for p, w, layer in zip(gate_sinks, starts, layers)]
+                     cut_windows(np.load(p), gate_first_step(self.network, i) - 1, n,
+                                 T).astype(np.uint8)
+                     for i, p in enumerate(gate_sinks)]
             currents = voltages = None
             if states:
                 records = [np.load(Path(tmp) / f"state{i}.npz") for i in range(len(layers))]
-                currents = [_windows(r["u"], w - 1, n, T) for r, w in zip(records, starts)]
-                voltages = [_windows(r["v"], w - 1, n, T) for r, w in zip(records, starts)]
+                currents = [cut_windows(r["u"], w - 1, n, T) for r, w in zip(records, starts)]
+                voltages = [cut_windows(r["v"], w - 1, n, T) for r, w in zip(records, starts)]
         inputs = []
         for i, layer in enumerate(layers):
             if gated[i] is not None:

@@ -46,6 +46,8 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .layout import conv_out_shape
+
 __all__ = [
     "NetFileError", "NeuronParams", "NetLayer", "Network", "read_network",
     "read_spikes", "optimize_weight_bits",
@@ -325,22 +327,6 @@ def _bias(group: Any, shape: Tuple[int, ...], where: str) -> Optional[np.ndarray
     return np.ascontiguousarray(bias_mant).astype(np.int32)
 
 
-def _conv_out_shape(in_shape: Tuple[int, ...], c_out: int, kernel: Tuple[int, int],
-                    stride: Tuple[int, int], padding: Tuple[int, int],
-                    dilation: Tuple[int, int]) -> Tuple[int, int, int]:
-    x = (in_shape[0] + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
-    y = (in_shape[1] + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
-    return int(x), int(y), int(c_out)
-
-
-def flatten_spikes(spikes: np.ndarray) -> np.ndarray:
-    """What netx's flatten connection (``out.transpose([2, 1, 0]).flatten()``) delivers:
-    ``[N, x, y, f, T]`` -> ``[N, f*y*x, T]`` (C-order over ``(f, y, x)``, i.e. slayer's
-    ``(C, H, W)`` flatten)."""
-    n, t = spikes.shape[0], spikes.shape[-1]
-    return np.moveaxis(spikes, (1, 2, 3), (3, 2, 1)).reshape(n, -1, t)
-
-
 def read_network(path: "str | os.PathLike[str]",
                  input_shape: Optional[Sequence[int]] = None) -> Network:
     """Read a netx HDF5 network.
@@ -453,8 +439,8 @@ def _read(handle: Any, name: str, given_shape: Optional[Sequence[int]]) -> Netwo
                     w.shape[3] * groups != prev_shape[2]:
                 raise NetFileError(f"{where}: conv weight {w.shape} with groups={groups}"
                                    f" does not fit input shape {prev_shape}")
-            out = _conv_out_shape(prev_shape, w.shape[0], (w.shape[1], w.shape[2]),
-                                  stride, padding, dilation)
+            out = conv_out_shape(prev_shape, w.shape[0], (w.shape[1], w.shape[2]),
+                                 stride, padding, dilation)
             if out != shape:
                 raise NetFileError(f"{where}: conv output shape {out} differs from the "
                                    f"stored shape {shape}")

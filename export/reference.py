@@ -22,28 +22,15 @@ Fixed-point model reproduced (``lava.proc.lif.models.PyLifModelBitAcc`` /
 
 Time conventions
 ----------------
+The time base (``s0``, latency ``L_i``, window start ``W_i``, streaming and window cutting)
+is defined once in :mod:`~razor_neuro.export.timebase`; in short:
+
 *Window time* (:meth:`Reference.run`): N samples of T steps each.  Layer ``i`` at step
 ``tau`` receives layer ``i-1``'s spikes of step ``tau``; layer 0 receives input frame
 ``tau``.  Each sample starts from ``u = v = 0``.  The one-step buffering of Lava's
-Dense/Conv synapses is absorbed by this alignment.
-
-Mapping to a Lava run of ``netx.hdf5.Network(path, reset_interval=T,
-reset_offset=r)`` fed by a ``lava.proc.io.source.RingBuffer`` whose data are the samples
-concatenated along time, with ``lava.proc.io.sink.RingBuffer`` sinks on
-``net.layers[i].out`` (0-based ring-buffer indices; Lava's ``time_step`` = index + 1):
-
-* ``s0 = 1`` when layer 0 has a synapse (conv/dense; source connected to ``net.inp``),
-  ``s0 = 0`` when layer 0 is an Input block with neuron (netx leaves ``Input.inp``
-  unconnected - connecting a source to ``net.inp`` does not even compile - so the
-  source must drive ``net.layers[0].neuron.a_in`` with ``input_weight * x``).
-* netx resets layer ``i`` at ``time_step % T == (r + 1 + i) % T``.
-* sample ``k``'s frame ``tau`` must sit at source index ``k*T + r + tau - s0``
-  (Lava step ``k*T + r + tau - s0 + 1``); with the recommended ``r = s0`` that is simply
-  ``k*T + tau``, i.e. the samples concatenated back to back.
-* layer ``i``'s response to it is at sink index ``k*T + r + tau + i``; so with
-  ``r = s0`` layer ``i``'s window ``k`` is ``recording[..., k*T + L_i : (k+1)*T + L_i]``
-  with latency ``L_i = i + s0`` (:func:`lava_latency`).  Run
-  ``K*T + L_last`` steps (:func:`lava_stream`, :func:`lava_windows`).
+Dense/Conv synapses is absorbed by this alignment.  A Lava run streams the samples back to
+back (:func:`~razor_neuro.export.timebase.lava_stream`) and layer ``i``'s window ``k`` is
+its record from sink index ``k*T + L_i`` (:func:`~razor_neuro.export.timebase.lava_windows`).
 
 *Continuous time* (:meth:`Reference.run_continuous`, netx without ``reset_interval``,
 e.g. the Oxford network): one long sample, no reset; frame ``tau`` is at source index
@@ -90,10 +77,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .layout import reverse_order
 from .netfile import NetFileError, NetLayer, Network
+from .timebase import frame_of_step, lava_latency
 
-__all__ = ["Reference", "ReferenceResult", "float_parameters", "lava_dense_weights", "lava_latency",
-           "lava_reset_offset", "lava_stream", "lava_windows", "MODES"]
+__all__ = ["Reference", "ReferenceResult", "float_parameters", "lava_dense_weights", "MODES"]
 
 MODES = ("fixed_pt", "floating_pt")
 _M = float(1 << 23)          # Lava's max_uv_val (24-bit state)
@@ -103,7 +91,7 @@ TensorLike = Union[torch.Tensor, np.ndarray]
 
 
 # ----------------------------------------------------------------------------------
-# Lava-side weight processing and time alignment helpers (pure numpy)
+# Lava-side weight processing (pure numpy)
 # ----------------------------------------------------------------------------------
 
 def lava_dense_weights(layer: NetLayer) -> np.ndarray:
@@ -150,89 +138,6 @@ def float_parameters(layer: NetLayer) -> Dict[str, np.ndarray]:
     if layer.kind == "dense":
         out["weights"] = lava_dense_weights(layer).astype(np.float64) * 2.0 ** layer.weight_exp
     return out
-
-
-def _first_has_synapse(network: Network) -> int:
-    return 0 if network.layers[0].kind == "input" else 1
-
-
-def lava_reset_offset(network: Network) -> int:
-    """Recommended netx ``reset_offset`` (``s0``): 1 when layer 0 has a synapse, 0 when
-    it is an Input block driven straight into its neurons.  With it, sample ``k``'s frame
-    ``tau`` sits at source index ``k*T + tau``."""
-    return _first_has_synapse(network)
-
-
-def lava_latency(network: Network, layer: int) -> int:
-    """Lava sink index minus source index for ``layer``: ``layer + s0``.
-
-    Args:
-        network: the network.
-        layer: layer index (negative counts from the end).
-
-    Returns:
-        number of Lava steps between a frame at source index j and layer ``layer``'s
-        response to it at sink index ``j + latency``.
-    """
-    index = range(len(network.layers))[layer]
-    return index + _first_has_synapse(network)
-
-
-def lava_stream(network: Network, x: TensorLike) -> Tuple[np.ndarray, int, int]:
-    """Source data for streaming N samples back to back through one Lava run.
-
-    Args:
-        network: the network.
-        x: [N, *input_shape, T] spikes (0/1).
-
-    Returns:
-        (data, num_steps, reset_offset): ``data`` has shape
-        ``[*input_shape, num_steps]`` (int32) with sample k's frame tau at index
-        ``k*T + tau`` (multiplied by ``input_weight`` when layer 0 is an Input block -
-        connect the source to ``net.layers[0].neuron.a_in`` then, else to
-        ``net.inp``); run ``num_steps = N*T + latency(last layer)`` steps with
-        ``netx.hdf5.Network(..., reset_interval=T, reset_offset=reset_offset)``.
-    """
-    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    arr = (arr != 0).astype(np.int32)
-    n, steps = arr.shape[0], arr.shape[-1]
-    frames = np.moveaxis(arr, 0, -2).reshape(*arr.shape[1:-1], n * steps)
-    tail = lava_latency(network, -1)
-    data = np.concatenate([frames, np.zeros(frames.shape[:-1] + (tail,), np.int32)], -1)
-    first = network.layers[0]
-    if first.kind == "input":
-        data = data * int(first.input_weight if first.input_weight is not None else 64)
-    return data, n * steps + tail, lava_reset_offset(network)
-
-
-def lava_windows(network: Network, layer: int, recording: np.ndarray,
-                 num_samples: int, steps: int,
-                 reset_offset: Optional[int] = None) -> np.ndarray:
-    """Cut a Lava sink recording of one layer into per-sample windows.
-
-    Args:
-        network: the network.
-        layer: layer index.
-        recording: ``sink.data.get()`` of ``net.layers[layer].out``:
-            [*out_shape, num_steps].
-        num_samples: N.
-        steps: T (= netx ``reset_interval``).
-        reset_offset: netx ``reset_offset`` used (default :func:`lava_reset_offset`).
-
-    Returns:
-        [N, *out_shape, T] array; window k, step tau is sink index
-        ``k*T + reset_offset + tau + layer``.
-    """
-    index = range(len(network.layers))[layer]
-    r = lava_reset_offset(network) if reset_offset is None else int(reset_offset)
-    start = r + index
-    rec = np.asarray(recording)
-    cut = rec[..., start:start + num_samples * steps]
-    if cut.shape[-1] != num_samples * steps:
-        raise ValueError(f"recording of {rec.shape[-1]} steps is too short for "
-                         f"{num_samples} windows of {steps} steps from index {start}")
-    cut = cut.reshape(*rec.shape[:-1], num_samples, steps)
-    return np.moveaxis(cut, -2, 0)
 
 
 # ----------------------------------------------------------------------------------
@@ -339,7 +244,7 @@ class Reference:
 
     def _prepare(self, layer: NetLayer) -> _Layer:
         fixed = self.mode == "fixed_pt"
-        shape = tuple(layer.output_shape[::-1])
+        shape = reverse_order(layer.output_shape)
         weight = None
         delay_groups = None
         if layer.kind == "dense":
@@ -372,9 +277,9 @@ class Reference:
             vth = float(params["vth"][0])
         stride = padding = dilation = (1, 1)
         if layer.kind == "conv":
-            stride = tuple(layer.stride[::-1])      # torch order (y, x)
-            padding = tuple(layer.padding[::-1])
-            dilation = tuple(layer.dilation[::-1])
+            stride = reverse_order(layer.stride)      # torch order (y, x)
+            padding = reverse_order(layer.padding)
+            dilation = reverse_order(layer.dilation)
         return _Layer(kind=layer.kind, shape=shape, weight=weight,
                       delay_groups=delay_groups,
                       weight_exp=int(layer.weight_exp) if fixed else 0,  # float: in weights
@@ -495,7 +400,7 @@ class Reference:
                 s = s.reshape(s.shape[0], n, -1)
             gate = gate_map.get(index)
             if gate is not None:
-                g = gate[(torch.arange(-pre, steps, device=gate.device) % steps)]
+                g = gate[torch.as_tensor(frame_of_step(pre, steps), device=gate.device)]
                 s = s * g.reshape(g.shape + (1,) * (s.dim() - 2))
             result.inputs.append(self._to_external(s[pre:] != 0))
             a = self._synapse(prep, s, stream, pre)

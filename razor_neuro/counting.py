@@ -133,11 +133,9 @@ class LayerSpec:
             )
 
     def _conv_out_hw(self) -> tuple[int, int]:
-        out = []
-        for i in range(2):
-            size = self.in_shape[1 + i] + 2 * self.padding[i] - self.dilation[i] * (self.kernel[i] - 1) - 1
-            out.append(size // self.stride[i] + 1)
-        return tuple(out)  # type: ignore[return-value]
+        from razor_neuro.export.layout import conv_out_size
+        return tuple(conv_out_size(self.in_shape[1 + i], self.kernel[i], self.stride[i],  # type: ignore[return-value]
+                                   self.padding[i], self.dilation[i]) for i in range(2))
 
     @property
     def in_neurons(self) -> int:

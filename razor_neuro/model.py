@@ -18,6 +18,7 @@ from torch import nn
 
 from razor_neuro import _compat
 from razor_neuro.epm import EPM
+from razor_neuro.export import timebase
 
 slayer = _compat.slayer()
 
@@ -277,7 +278,7 @@ class RazorSNN(nn.Module):
         of its own window, and the deployed graph resets each layer one step after the layer
         before it (netx's ``reset_offset``), so the two time bases agree and the schedule
         masks are the same frame masks in both."""
-        return sum(1 for b in self.blocks[:block] if hasattr(b, "synapse"))
+        return timebase.pipeline_delay([hasattr(b, "synapse") for b in self.blocks], block)
 
     def masks(self, keep_ratio: float | Sequence[float]) -> torch.Tensor:
         """Static keep masks ``[L, T]`` (bool), one row per gated block.

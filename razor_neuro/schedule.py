@@ -29,7 +29,9 @@ class FrameSchedule:
             receives its input spikes at step ``t`` (in that layer's own time base).
         layers: names of the gated layers, length ``L``.
         delays: pipeline delay of each gated layer's input relative to the network input
-            (steps), length ``L``.
+            (steps), length ``L`` (:func:`razor_neuro.export.timebase.pipeline_delay`); a
+            check on the network, not how a gate finds its layer (that is the name,
+            :meth:`gates`).
         weights_sha256: hash of the weights the schedule was derived from.
     """
 
@@ -57,6 +59,21 @@ class FrameSchedule:
     def keep_ratios(self) -> list[float]:
         """Kept share of frames per gated layer."""
         return [float(r) for r in self.masks.mean(axis=1)]
+
+    def all_kept(self) -> "FrameSchedule":
+        """The same layers with every frame kept (keep ratio 1.0): the unscheduled run."""
+        return FrameSchedule(np.ones_like(self.masks, dtype=bool), self.layers, self.delays,
+                             self.weights_sha256, self.meta)
+
+    def gates(self, layer_names: list[str]) -> dict[int, np.ndarray]:
+        """``{index in layer_names: keep mask [T]}``: each gated layer found by its name
+        (a network's layers named ``layer<i>`` after their group in the netx file)."""
+        index = {name: i for i, name in enumerate(layer_names)}
+        missing = [n for n in self.layers if n not in index]
+        if missing:
+            raise ScheduleError(f"schedule gates layer {missing[0]!r}, which the network "
+                                f"does not have (its layers: {layer_names})")
+        return {index[n]: m for n, m in zip(self.layers, self.masks)}
 
     def kept_frames(self) -> list[list[int]]:
         """Indices of the kept frames per gated layer."""

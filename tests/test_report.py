@@ -48,8 +48,7 @@ def full_dir(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory, resign)
     out = tmp_path_factory.mktemp("b") / "full"
     shutil.copytree(bundle_dir, out)
     s = FrameSchedule.load(out / "schedule.json")
-    FrameSchedule(np.ones_like(s.masks), s.layers, s.delays, s.weights_sha256,
-                  s.meta).save(out / "schedule.json")
+    s.all_kept().save(out / "schedule.json")
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["files"]["schedule.json"] = sha256_file(out / "schedule.json")
     manifest["keep_ratio"] = [1.0] * len(s.layers)

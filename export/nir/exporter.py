@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from razor_neuro.atomic import OutputExists, check_writable, write_file
+from ..layout import reverse_order
 from .read import NirError
 
 __all__ = ["export_nir", "EXPORT_DT", "SCHEDULE_MEANING"]
@@ -61,7 +62,7 @@ def _graph(network: Any, raw: Any, frames: int, gates: dict[int, np.ndarray],
     import nir
 
     def cuba(layer: Any) -> Any:
-        shape = tuple(int(v) for v in layer.output_shape[::-1])  # netx -> (C, H, W)
+        shape = reverse_order(layer.output_shape)  # netx -> (C, H, W)
         i_decay, v_decay = layer.neuron.current_decay, layer.neuron.voltage_decay
         if i_decay == 0 or v_decay == 0:
             raise NirError(f"{network.path}: layer {layer.file_index} has iDecay {i_decay}, "
@@ -73,7 +74,7 @@ def _graph(network: Any, raw: Any, frames: int, gates: dict[int, np.ndarray],
                            v_leak=0 * full, v_threshold=float(layer.neuron.threshold) * full,
                            v_reset=0 * full, w_in=tau_syn / dt)
 
-    in_shape = tuple(int(v) for v in network.input_shape[::-1])
+    in_shape = reverse_order(network.input_shape)
     nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array(in_shape)})}
     order = ["input"]
     sched = []
@@ -87,9 +88,9 @@ def _graph(network: Any, raw: Any, frames: int, gates: dict[int, np.ndarray],
         weight = np.asarray(group["weight"][()], dtype=np.float64)
         if layer.kind == "conv":
             synapse = nir.Conv2d(input_shape=shape[1:], weight=weight,
-                                 stride=tuple(int(v) for v in layer.stride[::-1]),
-                                 padding=tuple(int(v) for v in layer.padding[::-1]),
-                                 dilation=tuple(int(v) for v in layer.dilation[::-1]),
+                                 stride=reverse_order(layer.stride),
+                                 padding=reverse_order(layer.padding),
+                                 dilation=reverse_order(layer.dilation),
                                  groups=int(layer.groups), bias=np.zeros(weight.shape[0]))
             name = f"conv{i}"
         else:
@@ -101,7 +102,7 @@ def _graph(network: Any, raw: Any, frames: int, gates: dict[int, np.ndarray],
             name = f"linear{i}"
         nodes[name], nodes[f"cubalif{i}"] = synapse, cuba(layer)
         order += [name, f"cubalif{i}"]
-        shape = tuple(int(v) for v in layer.output_shape[::-1])
+        shape = reverse_order(layer.output_shape)
         if i in gates:
             sched.append({"stage": i, "synapse": name, "neuron": f"cubalif{i}",
                           "keep_mask": [int(v) for v in gates[i]],

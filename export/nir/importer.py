@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from razor_neuro.atomic import check_replaceable, check_writable, write_dir
+from ..layout import swap_spike_order
 from .quantise import LoihiLayer, quantise_chain
 from .read import Chain, NirError, read_chain
 from .write import write_netx
@@ -111,11 +112,11 @@ def nir_to_netx(x: np.ndarray, chain: Chain) -> np.ndarray:
     n, steps = x.shape[0], x.shape[-1]
     if chain.stages[0].kind == "dense":
         return np.ascontiguousarray(x.reshape(n, -1, steps))
-    return np.ascontiguousarray(x.transpose(0, 3, 2, 1, 4))
+    return swap_spike_order(x)
 
 
 def _netx_to_nir(spikes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    return spikes.transpose(0, 3, 2, 1, 4) if len(shape) == 3 else spikes
+    return swap_spike_order(spikes) if len(shape) == 3 else spikes
 
 
 def read_check_input(path: str | os.PathLike[str], chain: Chain) -> np.ndarray:

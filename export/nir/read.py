@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..layout import conv_out_size
+
 __all__ = ["NirError", "Stage", "Chain", "read_chain", "chain_from_graph"]
 
 SYNAPSES = ("Linear", "Affine", "Conv2d")
@@ -205,10 +207,6 @@ def _order(graph: Any, where: str) -> list[str]:
     return order
 
 
-def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
 def chain_from_graph(graph: Any, path: str = "<graph>") -> Chain:
     """A ``nir.NIRGraph`` as a :class:`Chain` (see :func:`read_chain`)."""
     order = _order(graph, path)
@@ -274,8 +272,8 @@ def chain_from_graph(graph: Any, path: str = "<graph>") -> Chain:
                     raise NirError(f"{where}: weight {w.shape} with groups={groups} does not "
                                    f"fit the input shape {shape}")
                 out = (int(w.shape[0]),) + tuple(
-                    _conv_out(shape[1 + a], int(w.shape[2 + a]), stride[a], padding[a],
-                              dilation[a]) for a in range(2))
+                    conv_out_size(shape[1 + a], int(w.shape[2 + a]), stride[a], padding[a],
+                                  dilation[a]) for a in range(2))
                 if min(out) < 1:
                     raise NirError(f"{where}: output shape {out} is empty")
                 pending = (name, node, "conv", (stride, padding, dilation, groups), shape, out)

@@ -39,7 +39,7 @@ import torch
 
 from razor_neuro.atomic import check_replaceable, check_writable, write_dir
 from razor_neuro.counting import LayerCounts, LayerSpec, count_layer, sum_counts
-from razor_neuro.export.netfile import flatten_spikes
+from razor_neuro.export.layout import flatten_spikes, reverse_order, swap_spike_order
 from razor_neuro.energy import (HardwareProfile, estimate_cores, layer_energy,
                                 load_profile)
 
@@ -48,17 +48,8 @@ __all__ = ["ReportError", "ReportRefused", "RunCounts", "Measurement", "layer_sp
            "report_data", "make_report",
            "write_report_dir", "SOURCES", "FORMAT", "FILES"]
 
-FORMAT = "razor-neuro-report/1"
-SOURCES = ("lava", "reference")
-TAG = "fixed_pt"
-FILES = ("report.md", "report.csv", "report.json", "report.tex")
-OPERATIONS = ("synops", "neuron_inactive", "neuron_active", "spike_routing")
-OPERATION_CONSTANTS = {"synops": "synop", "neuron_inactive": "neuron_update_inactive",
-                       "neuron_active": "neuron_update_active",
-                       "spike_routing": "spike_within_tile"}
-OPERATION_LABELS = {"synops": "synaptic ops", "neuron_inactive": "neuron updates (no spike)",
-                    "neuron_active": "neuron updates (spiking)",
-                    "spike_routing": "spikes routed within a tile"}
+from razor_neuro.report.schema import (FILES, FORMAT, OPERATION_CONSTANTS,  # noqa: F401
+                                      OPERATION_LABELS, OPERATIONS, SOURCES, TAG)
 
 
 class ReportError(ValueError):
@@ -133,12 +124,12 @@ def layer_spec(layer: Any, name: str) -> LayerSpec:
                          (int(layer.output_shape[0]),))
     if layer.kind == "conv":
         w = np.asarray(layer.weight)
-        return LayerSpec(name, "conv", tuple(layer.input_shape[::-1]),
-                         tuple(layer.output_shape[::-1]), kernel=(w.shape[2], w.shape[1]),
-                         stride=tuple(layer.stride[::-1]), padding=tuple(layer.padding[::-1]),
-                         dilation=tuple(layer.dilation[::-1]), groups=int(layer.groups))
+        return LayerSpec(name, "conv", reverse_order(layer.input_shape),
+                         reverse_order(layer.output_shape), kernel=(w.shape[2], w.shape[1]),
+                         stride=reverse_order(layer.stride), padding=reverse_order(layer.padding),
+                         dilation=reverse_order(layer.dilation), groups=int(layer.groups))
     if layer.kind == "input":
-        shape = tuple(layer.output_shape[::-1]) if len(layer.output_shape) == 3 else \
+        shape = reverse_order(layer.output_shape) if len(layer.output_shape) == 3 else \
             (int(np.prod(layer.output_shape)), 1, 1)
         return LayerSpec(name, "conv", shape, shape, kernel=1, groups=shape[0])
     raise ReportError(f"{name}: cannot count a layer of kind {layer.kind!r}")
@@ -147,10 +138,7 @@ def layer_spec(layer: Any, name: str) -> LayerSpec:
 def to_slayer(spikes: Any) -> np.ndarray:
     """netx ``[N, x, y, f, T]`` -> slayer ``[N, C, H, W, T]`` (others unchanged), as bool."""
     a = spikes.cpu().numpy() if isinstance(spikes, torch.Tensor) else np.asarray(spikes)
-    a = a != 0
-    if a.ndim == 5:
-        a = a.transpose(0, 3, 2, 1, 4)
-    return np.ascontiguousarray(a)
+    return np.ascontiguousarray(swap_spike_order(a != 0))
 
 
 def count_run(network: Any, specs: Sequence[LayerSpec], x: np.ndarray,
@@ -249,23 +237,12 @@ def _refuse_unless_agree(results: Sequence[dict[str, Any]], what: str) -> None:
 
 
 def _with_all_kept(bundle: Any) -> Any:
-    from razor_neuro.schedule import FrameSchedule
-    s = bundle.schedule
-    ones = FrameSchedule(np.ones_like(s.masks, dtype=bool), s.layers, s.delays,
-                         s.weights_sha256, s.meta)
-    return dataclasses.replace(bundle, schedule=ones)
+    return dataclasses.replace(bundle, schedule=bundle.schedule.all_kept())
 
 
 def _versions() -> dict[str, str]:
-    from importlib import metadata
-
     from razor_neuro.export.bundle import package_versions
-    out = package_versions()
-    try:
-        out["matplotlib"] = metadata.version("matplotlib")
-    except metadata.PackageNotFoundError:  # pragma: no cover
-        out["matplotlib"] = "not installed"
-    return out
+    return package_versions(extra=("matplotlib",))
 
 
 def measure_bundle(bundle: Any, samples: Any, source: str = "lava",

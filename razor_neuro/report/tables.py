@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any, Optional
 
-from razor_neuro.report.build import OPERATION_CONSTANTS, OPERATION_LABELS, OPERATIONS
+from razor_neuro.report.schema import OPERATION_CONSTANTS, OPERATION_LABELS, OPERATIONS
 
 __all__ = ["markdown", "csv_text", "json_text", "latex", "CSV_COLUMNS"]
 
