@@ -10,6 +10,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -259,8 +260,9 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
         probe_gen.manual_seed(cfg.seed * 1000 + epoch + 1 + 100_003 * rank)
         loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None,
                             sampler=sampler, generator=gen)
+        # the per-batch bar only on a terminal; in a log file the per-epoch line below says it
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=not progress or rank != 0)
+                   disable=not progress or rank != 0 or not sys.stderr.isatty())
         # One mask per epoch (a top-k that flips between batches trains on no schedule at
         # all); the schedule is learned until the annealing ends, then frozen, so the last
         # epochs fine-tune the network on exactly the masks it is deployed with.
