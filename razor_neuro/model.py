@@ -19,6 +19,7 @@ from torch import nn
 from razor_neuro import _compat
 from razor_neuro.epm import EPM
 from razor_neuro.export import timebase
+from razor_neuro.export.layout import conv_out_size
 
 slayer = _compat.slayer()
 
@@ -81,8 +82,8 @@ class ModelConfig:
                 if len(shape) != 3:
                     raise ConfigError(f"{source}: layers[{i}]: conv needs a (C, H, W) input, "
                                       f"got {shape}")
-                h = (shape[1] + 2 * layer.padding - layer.kernel) // layer.stride + 1
-                w = (shape[2] + 2 * layer.padding - layer.kernel) // layer.stride + 1
+                h, w = (conv_out_size(size, layer.kernel, layer.stride, layer.padding, 1)
+                        for size in shape[1:])
                 if h < 1 or w < 1:
                     raise ConfigError(f"{source}: layers[{i}]: kernel {layer.kernel} with "
                                       f"padding {layer.padding} does not fit its {shape[1]}x"
