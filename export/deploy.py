@@ -116,7 +116,7 @@ def run_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt",
     pred = predict(run.outputs[-1])
     return {
         "bundle": str(bundle.path),
-        "bundle_sha256": bundle.sha256,
+        "bundle_id": bundle.id, "bundle_sha256": bundle.sha256,
         "source": f"lava {tag}",
         "samples": n_samples,
         "first_sample": start,

@@ -120,7 +120,8 @@ def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", toleran
                                                 device, states=states)
     checks = compare(graph.names, lava.outputs, ref)
     result = _result(checks, n_samples, bundle.frames, tolerance, {
-        "bundle": str(bundle.path), "bundle_sha256": bundle.sha256, "lava": tag,
+        "bundle": str(bundle.path), "bundle_id": bundle.id,
+        "bundle_sha256": bundle.sha256, "lava": tag,
         "reference": f"torch {tag} ({device or ('cuda' if torch.cuda.is_available() else 'cpu')})",
         "lava_accuracy": float((predict(lava.outputs[-1]) == samples.labels).mean()),
         "reference_accuracy": float((predict(ref[-1]) == samples.labels).mean()),

@@ -205,6 +205,8 @@ def test_cli_export_run_verify(trained: Path, tmp_path: Path, capsys: pytest.Cap
     assert main(["verify", str(bundle), "--samples", "3", "--out", str(tmp_path / "v")]) == 0
     v = json.loads((tmp_path / "v" / "verify.json").read_text())
     assert v["mismatches"] == 0 and v["samples"] == 3 and v["steps"] == 16
+    bundle_id = load_bundle(bundle).id  # both outputs name the bundle they measured
+    assert run["bundle_id"] == v["bundle_id"] == bundle_id and len(bundle_id) == 16
     assert {"name", "lava_spikes", "reference_spikes", "mismatches"} <= set(v["layers"][0])
 
     # a reference that ignores the schedule disagrees: exit 1, unless tolerated
