@@ -528,6 +528,7 @@ class Reference:
         """
         steps = a.shape[0]
         window = steps - (pre or 0)
+        resets = pre is not None and window > 0  # an empty window (T = 0) has no phase
         a = a.detach().cpu().numpy()
         spikes = np.empty(a.shape, dtype=bool)
         u = np.zeros(a.shape[1:], dtype=np.float64)
@@ -545,7 +546,7 @@ class Reference:
         keep_u = fixed and p.decay_u == 1.0  # iDecay = 0: no current decay
         with np.errstate(all="ignore"):  # float mode: overflow to inf/nan as in Lava
             for t in range(steps):
-                if pre is not None and (t - pre) % window == 0:
+                if resets and (t - pre) % window == 0:
                     u.fill(0.0)
                     v.fill(0.0)
                 if full_u:
