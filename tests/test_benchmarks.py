@@ -103,3 +103,15 @@ def test_run_all_writes_readme_section(tmp_path: Path, monkeypatch: pytest.Monke
     run_all.write_readme("new table\n")
     assert readme.read_text() == (f"# B\n\nintro\n\n{run_all.BEGIN}\nnew table\n{run_all.END}"
                                   f"\n\nafter\n")
+
+
+def test_presets_smoke(tmp_path: Path) -> None:
+    """bench_presets.py (standalone): the synthetic preset exported, run on Lava and on the
+    reference, with its counts and 0 mismatches in the table."""
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    res = subprocess.run(_cmd("bench_presets.py", tmp_path), cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    row = next(line for line in res.stdout.splitlines() if line.startswith("| synthetic |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:5] == ["4", "3,142", "176,512"] and cells[-1] == "0"
