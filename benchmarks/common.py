@@ -456,7 +456,7 @@ def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> l
     """
     import torch
     from razor_neuro.counting import count_layer
-    from razor_neuro.report.build import layer_spec, to_slayer
+    from razor_neuro.export.report.build import layer_spec, to_slayer
     counts = []
     for i, layer in enumerate(network.layers):
         spec = layer_spec(layer, f"layer{layer.file_index}")

@@ -82,7 +82,7 @@ def run(out: str | Path, neuron: str = "synaptic", epochs: int = 8, train_sample
     from razor_neuro.export.nir.importer import import_nir, nir_to_netx
     from razor_neuro.export.nir.read import read_chain
     from razor_neuro.export.verify import verify_net
-    from razor_neuro.report.build import make_report
+    from razor_neuro.export.report.build import make_report
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from razor_neuro.export.bundle import load_bundle
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.verify import verify_bundle
-from razor_neuro.report.build import make_report
+from razor_neuro.export.report.build import make_report
 from razor_neuro.train import train
 from razor_neuro.train_config import TrainConfig
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from razor_neuro.export.verify import verify_net
-from razor_neuro.report.build import make_report
+from razor_neuro.export.report.build import make_report
 
 net_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/external/lava-dl-oxford")
 result = verify_net(net_dir / "network.net", net_dir / "input.npy", steps=2000)

@@ -190,7 +190,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from razor_neuro.report.build import ReportRefused, default_out, make_report
+    from razor_neuro.export.report.build import ReportRefused, default_out, make_report
 
     out = args.out or default_out(args.bundle, args.net)
     try:

@@ -22,7 +22,7 @@ from razor_neuro.export.bundle import load_bundle, sha256_file
 from razor_neuro.export.deploy import load_test_samples
 from razor_neuro.export.lava_graph import LavaGraph  # noqa: F401  (Lava's mp setup before train)
 from razor_neuro.export.reference import Reference
-from razor_neuro.report import build
+from razor_neuro.export.report import build
 from razor_neuro.schedule import FrameSchedule
 
 ROOT = Path(__file__).resolve().parents[1]

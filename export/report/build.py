@@ -48,7 +48,7 @@ __all__ = ["ReportError", "ReportRefused", "RunCounts", "Measurement", "layer_sp
            "report_data", "make_report",
            "write_report_dir", "SOURCES", "FORMAT", "FILES"]
 
-from razor_neuro.report.schema import (FILES, FORMAT, OPERATION_CONSTANTS,  # noqa: F401
+from razor_neuro.export.report.schema import (FILES, FORMAT, OPERATION_CONSTANTS,  # noqa: F401
                                       OPERATION_LABELS, OPERATIONS, SOURCES, TAG)
 
 
@@ -672,7 +672,7 @@ def make_report(out: str | Path, bundle: Optional[str | Path] = None,
         ReportError: bad arguments, profile, bundle or network (nothing is written).
         ReportRefused: ``source='reference'`` and ``verify`` found mismatches.
     """
-    from razor_neuro.report import figures, tables
+    from razor_neuro.export.report import figures, tables
 
     if (bundle is None) == (net is None):
         raise ReportError("give either a BUNDLE directory or --net FILE.net --input SPIKES.npy")

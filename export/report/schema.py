@@ -1,8 +1,8 @@
 """What a report is made of: the ``report.json`` format tag, the files a report directory
 holds, the count sources and the energy operation kinds.
 
-Leaf module: measurement (:mod:`~razor_neuro.report.build`) and rendering
-(:mod:`~razor_neuro.report.tables`, :mod:`~razor_neuro.report.figures`) both import it and
+Leaf module: measurement (:mod:`~razor_neuro.export.report.build`) and rendering
+(:mod:`~razor_neuro.export.report.tables`, :mod:`~razor_neuro.export.report.figures`) both import it and
 it imports neither, so the two halves do not import each other.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Report figures (matplotlib, Agg; no pyplot state): one figure concept per function.
 
 Each ``*_figure`` function takes report data (the dict of ``report.json``, see
-:func:`razor_neuro.report.build.report_data`) and returns a
+:func:`razor_neuro.export.report.build.report_data`) and returns a
 :class:`matplotlib.figure.Figure`; :func:`write_figures` saves every one as PNG and PDF.
 """
 from __future__ import annotations
@@ -232,7 +232,7 @@ def write_figures(folder: str | Path, data: dict[str, Any], primary: Any,
                   other: Optional[Any] = None) -> list[Path]:
     """Write every figure as PNG + PDF into ``folder``; returns the paths.
 
-    ``primary``/``other`` are the :class:`~razor_neuro.report.build.Measurement` objects
+    ``primary``/``other`` are the :class:`~razor_neuro.export.report.build.Measurement` objects
     (the raster needs their spike arrays); the rest comes from ``data``.
     """
     folder = Path(folder)

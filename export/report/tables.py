@@ -1,6 +1,6 @@
 """Report tables: Markdown, CSV, JSON and a booktabs LaTeX table, all from report data.
 
-Every function takes the dict built by :func:`razor_neuro.report.build.report_data`
+Every function takes the dict built by :func:`razor_neuro.export.report.build.report_data`
 (what ``report.json`` holds) and returns text.  Counts are per sample (mean over the
 reported samples); energies are in pJ in JSON/CSV and in nJ in the Markdown/LaTeX tables.
 """
@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any, Optional
 
-from razor_neuro.report.schema import OPERATION_CONSTANTS, OPERATION_LABELS, OPERATIONS
+from razor_neuro.export.report.schema import OPERATION_CONSTANTS, OPERATION_LABELS, OPERATIONS
 
 __all__ = ["markdown", "csv_text", "json_text", "latex", "CSV_COLUMNS"]
 
