@@ -159,12 +159,11 @@ def num(value: float, digits: int = 3) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None,
           notes: Sequence[str] = ()) -> str:
-    """A markdown table (with an optional ``####`` title and notes below it)."""
+    """A markdown table, every column left-aligned (with an optional ``####`` title and
+    notes below it)."""
+    from razor_neuro.export.report.markdown import md_table
     lines = [f"#### {title}", ""] if title else []
-    lines.append("| " + " | ".join(headers) + " |")
-    lines.append("|" + "|".join("---" for _ in headers) + "|")
-    for row in rows:
-        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    lines.append(md_table(headers, rows, "l" * len(headers)))
     if notes:
         lines.append("")
         lines.extend(notes)
@@ -456,7 +455,7 @@ def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> l
     """
     import torch
     from razor_neuro.counting import count_layer
-    from razor_neuro.export.report.build import layer_spec, to_slayer
+    from razor_neuro.export.report.measure import layer_spec, to_slayer
     counts = []
     for i, layer in enumerate(network.layers):
         spec = layer_spec(layer, f"layer{layer.file_index}")

@@ -82,7 +82,7 @@ def run(out: str | Path, neuron: str = "synaptic", epochs: int = 8, train_sample
     from razor_neuro.export.nir.importer import import_nir, nir_to_netx
     from razor_neuro.export.nir.read import read_chain
     from razor_neuro.export.verify import verify_net
-    from razor_neuro.export.report.build import make_report
+    from razor_neuro.export.report.make import report_net
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,8 +117,8 @@ def run(out: str | Path, neuron: str = "synaptic", epochs: int = 8, train_sample
     stream = nir_to_netx(xt[:8].numpy().astype(np.uint8), chain)
     np.save(out / "stream.npy", np.concatenate(list(stream), axis=-1))
     verified = verify_net(out / "import" / "network.net", out / "stream.npy")
-    report = make_report(out / "report", net=out / "import" / "network.net",
-                         input=out / "stream.npy", overwrite=True)
+    report = report_net(out / "report", out / "import" / "network.net", out / "stream.npy",
+                        overwrite=True)
     summary = {
         "neuron": neuron, "epochs": epochs, "train_samples": len(xs), "test_samples": test_samples,
         "snntorch_accuracy": float((snn_cls == yt).mean()),

@@ -9,7 +9,7 @@ from pathlib import Path
 from razor_neuro.export.bundle import load_bundle
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.verify import verify_bundle
-from razor_neuro.export.report.build import make_report
+from razor_neuro.export.report.make import report_bundle
 from razor_neuro.train import train
 from razor_neuro.train_config import TrainConfig
 
@@ -26,6 +26,6 @@ print(f"Lava vs reference: {check['mismatches']} mismatches over {check['samples
 if check["mismatches"]:
     sys.exit("the deployment disagrees with the reference; not reporting")
 
-report = make_report(out / "report", bundle=bundle.path, profile="loihi1", samples=16,
-                     overwrite=True)
+report = report_bundle(out / "report", bundle.path, profile="loihi1", samples=16,
+                       overwrite=True)
 print(f"report written to {report.path}")

@@ -10,14 +10,13 @@ import sys
 from pathlib import Path
 
 from razor_neuro.export.verify import verify_net
-from razor_neuro.export.report.build import make_report
+from razor_neuro.export.report.make import report_net
 
 net_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/external/lava-dl-oxford")
 result = verify_net(net_dir / "network.net", net_dir / "input.npy", steps=2000)
 for layer in result["layers"]:
     print(f"{layer['name']}: Lava {layer['lava_spikes']} spikes, reference "
           f"{layer['reference_spikes']}, mismatches {layer['mismatches']}")
-report = make_report("reports/oxford", net=net_dir / "network.net",
-                     input=net_dir / "input.npy", steps=2000, profile="loihi1",
-                     overwrite=True)
+report = report_net("reports/oxford", net_dir / "network.net", net_dir / "input.npy",
+                    steps=2000, profile="loihi1", overwrite=True)
 print(f"report written to {report.path}")

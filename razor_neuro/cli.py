@@ -189,43 +189,62 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
-    from razor_neuro.export.report.build import ReportRefused, default_out, make_report
+def check_report_args(args: argparse.Namespace) -> None:
+    """Refuse report options that do not go together (one line, exit 2): a BUNDLE or
+    ``--net`` with ``--input``; ``--input``/``--steps`` only with ``--net``; ``--compare``
+    only with a bundle; ``--verify-samples`` only with ``--source reference``."""
+    if (args.bundle is None) == (args.net is None):
+        raise ValueError("give either a BUNDLE directory or --net FILE.net --input SPIKES.npy")
+    if args.net is not None and args.input is None:
+        raise ValueError("--net needs --input SPIKES.npy")
+    if args.net is None and (args.input is not None or args.steps is not None):
+        raise ValueError("--input/--steps go with --net")
+    if args.compare is not None and args.net is not None:
+        raise ValueError("--compare works with bundles, not with --net")
+    if args.verify_samples is not None and args.source != "reference":
+        raise ValueError("--verify-samples goes with --source reference")
 
+
+def _report(args: argparse.Namespace) -> int:
+    from razor_neuro.export.report.make import default_out, report_bundle, report_net
+    from razor_neuro.export.report.schema import ReportRefused
+
+    check_report_args(args)
     out = args.out or default_out(args.bundle, args.net)
     try:
-        res = make_report(out, bundle=args.bundle, net=args.net, input=args.input,
-                          steps=args.steps, profile=args.profile, ann_profile=args.ann_profile,
-                          samples=args.samples, start=args.start, source=args.source,
-                          verify_samples=args.verify_samples, compare=args.compare,
-                          overwrite=args.overwrite)
+        if args.net is not None:
+            res = report_net(out, args.net, args.input, args.steps, args.profile,
+                             args.ann_profile, args.source, args.overwrite)
+        else:
+            res = report_bundle(out, args.bundle, args.profile, args.ann_profile, args.samples,
+                                args.start, args.source, args.verify_samples, args.compare,
+                                args.overwrite)
     except ReportRefused as exc:  # verify found mismatches: same exit code as verify
         print(f"razor-neuro report: {exc}", file=sys.stderr)
         return EXIT_MISMATCH
-    d = res.data
+    rep, net = res.report, res.report.primary
     cols, runs = [], []
-    for r in [d] + ([d["compare"]] if d.get("compare") else []):
-        cols.append(r["label"])
-        runs.append(r)
-        if not r["without_schedule"]["same_run"]:
-            cols.append(f"{r['label']} w/o schedule")
-            runs.append(r["without_schedule"])
-    rows = [["accuracy"] + ["-" if b["accuracy"] is None else f"{b['accuracy']:.4f}"
-                            for b in runs],
-            ["output spikes"] + [f"{b['totals']['output_spikes']:,.1f}" for b in runs],
-            ["synaptic ops"] + [f"{b['totals']['synops']:,.1f}" for b in runs],
-            [f"energy nJ ({d['profile']['name']})"]
-            + [f"{b['total_energy_pj_per_sample'] / 1e3:,.2f}" for b in runs],
-            [f"ANN nJ ({d['ann_profile']['name']})"]
-            + [f"{b['ann_energy_pj_per_sample'] / 1e3:,.2f}" for b in runs]]
-    _table(f"per sample, {d['source']['kind']} {d['source']['tag']}", ["", *cols], rows)
-    if d.get("bundle_id"):
-        print(f"bundle id: {d['bundle_id']}")
-    print(f"counts: {d['source']['description']}")
-    print(f"per sample over {d['samples']} sample(s); licence: {d['source']['licence']}")
-    for p in (d["profile"], d["ann_profile"]):
-        if p.get("caveat"):
-            print(f"CAVEAT ({p['name']}): {p['caveat']}")
+    for n in [net] + ([rep.compare] if rep.compare is not None else []):
+        cols.append(n.label)
+        runs.append((n.accuracy, n.run))
+        if not n.without_schedule.same_run:
+            cols.append(f"{n.label} w/o schedule")
+            runs.append((n.without_schedule.accuracy, n.without_schedule.run))
+    rows = [["accuracy"] + ["-" if a is None else f"{a:.4f}" for a, _ in runs],
+            ["output spikes"] + [f"{r.totals.output_spikes:,.1f}" for _, r in runs],
+            ["synaptic ops"] + [f"{r.totals.synops:,.1f}" for _, r in runs],
+            [f"energy nJ ({rep.profile.name})"]
+            + [f"{r.total_energy_pj_per_sample / 1e3:,.2f}" for _, r in runs],
+            [f"ANN nJ ({rep.ann_profile.name})"]
+            + [f"{r.ann_energy_pj_per_sample / 1e3:,.2f}" for _, r in runs]]
+    _table(f"per sample, {net.source.kind} {net.source.tag}", ["", *cols], rows)
+    if net.bundle_id:
+        print(f"bundle id: {net.bundle_id}")
+    print(f"counts: {net.source.description}")
+    print(f"per sample over {net.samples} sample(s); licence: {net.source.licence}")
+    for p in (rep.profile, rep.ann_profile):
+        if p.caveat:
+            print(f"CAVEAT ({p.name}): {p.caveat}")
     print(f"wrote {res.path} ({', '.join(res.files[:4])}, figures/ as PNG + PDF)")
     return 0
 

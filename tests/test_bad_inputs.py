@@ -364,10 +364,11 @@ def test_spike_files_that_are_not_spikes(array: np.ndarray, text: str, tmp_path:
 
 
 def test_report_refuses_non_finite_numbers() -> None:
-    from razor_neuro.export.report.build import ReportError, _check_finite
-    _check_finite({"layers": [{"energy_pj": 1.5, "spikes": 3}], "accuracy": None}, "report")
+    from razor_neuro.export.report.assemble import check_finite
+    from razor_neuro.export.report.schema import ReportError
+    check_finite({"layers": [{"energy_pj": 1.5, "spikes": 3}], "accuracy": None}, "report")
     with pytest.raises(ReportError, match=r"report.layers\[1\].energy_pj: nan is not a finite"):
-        _check_finite({"layers": [{"energy_pj": 1.0}, {"energy_pj": np.float64("nan")}]}, "report")
+        check_finite({"layers": [{"energy_pj": 1.0}, {"energy_pj": np.float64("nan")}]}, "report")
 
 
 def test_verbose_after_the_command_keeps_the_traceback(made: Path, tmp_path: Path) -> None:

@@ -22,7 +22,9 @@ from razor_neuro.export.bundle import load_bundle, sha256_file
 from razor_neuro.export.deploy import load_test_samples
 from razor_neuro.export.lava_graph import LavaGraph  # noqa: F401  (Lava's mp setup before train)
 from razor_neuro.export.reference import Reference
-from razor_neuro.export.report import build
+from razor_neuro.export.report import data as report_data, measure
+from razor_neuro.export.report.make import write_report_dir
+from razor_neuro.export.report.schema import FORMAT, ReportError
 from razor_neuro.schedule import FrameSchedule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,12 +146,12 @@ def test_layer_spec_converts_netx_order_on_a_non_square_conv() -> None:
                      input_shape=(5, 3, 2), output_shape=(3, 3, 4), neuron=neuron,
                      weight=np.ones((4, 3, 1, 2), dtype=int), stride=(2, 1), padding=(1, 0),
                      dilation=(1, 1), groups=1)
-    spec = build.layer_spec(layer, "c")
+    spec = measure.layer_spec(layer, "c")
     assert spec.in_shape == (2, 3, 5) and spec.out_shape == (4, 3, 3) and spec.kernel == (1, 3)
     x = (torch.rand(2, 5, 3, 2, 4, generator=torch.Generator().manual_seed(0)) < 0.4)
     y = torch.zeros(2, 3, 3, 4, 4, dtype=torch.bool)
-    c = count_layer(spec, torch.from_numpy(build.to_slayer(x)),
-                    torch.from_numpy(build.to_slayer(y)))
+    c = count_layer(spec, torch.from_numpy(measure.to_slayer(x)),
+                    torch.from_numpy(measure.to_slayer(y)))
     frames = x.double().permute(0, 4, 3, 1, 2).reshape(-1, 2, 5, 3)  # [N*T, f, x, y]
     w = torch.ones(4, 2, 3, 1, dtype=torch.float64)
     assert c.synops == F.conv2d(frames, w, stride=(2, 1), padding=(1, 0)).sum().item()
@@ -157,7 +159,7 @@ def test_layer_spec_converts_netx_order_on_a_non_square_conv() -> None:
                                     stride=(2, 1), padding=(1, 0)).sum().item() * 4 * 2
     inp = NetLayer(index=0, file_index=0, kind="input", flatten_before=False, input_shape=(6,),
                    output_shape=(6,), neuron=neuron)
-    spec = build.layer_spec(inp, "in")
+    spec = measure.layer_spec(inp, "in")
     s = torch.rand(3, 6, 5, generator=torch.Generator().manual_seed(1)) < 0.5
     c = count_layer(spec, s, s)
     assert c.synops == int(s.sum()) and c.dense_macs == 6 * 5 * 3
@@ -343,9 +345,28 @@ def test_argument_and_compare_refusals(bundle_dir: Path, tmp_path: Path,
     assert not out.exists()
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["report"], "give either a BUNDLE directory or --net FILE.net --input SPIKES.npy"),
+    (["report", "b", "--net", "n.net", "--input", "x.npy"],
+     "give either a BUNDLE directory or --net FILE.net --input SPIKES.npy"),
+    (["report", "--net", "n.net"], "--net needs --input SPIKES.npy"),
+    (["report", "b", "--steps", "5"], "--input/--steps go with --net"),
+    (["report", "--net", "n.net", "--input", "x.npy", "--compare", "c"],
+     "--compare works with bundles, not with --net"),
+    (["report", "b", "--verify-samples", "2"], "--verify-samples goes with --source reference"),
+])
+def test_report_option_combinations_are_checked_by_the_cli(argv: list[str], message: str,
+                                                           tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "r"
+    assert main(argv + ["--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"razor-neuro report: error: {message}\n"
+    assert not out.exists()
+
+
 def _fake_report(tmp: Path, text: str) -> None:
     (tmp / "report.md").write_text(text)
-    (tmp / "report.json").write_text(json.dumps({"format": build.FORMAT}))
+    (tmp / "report.json").write_text(json.dumps({"format": FORMAT}))
 
 
 def test_failed_write_leaves_nothing_and_keeps_the_old_report(tmp_path: Path) -> None:
@@ -355,16 +376,99 @@ def test_failed_write_leaves_nothing_and_keeps_the_old_report(tmp_path: Path) ->
         (tmp / "report.md").write_text("partial")
         raise RuntimeError("disk full")
     with pytest.raises(RuntimeError):
-        build.write_report_dir(out, boom)
+        write_report_dir(out, boom)
     assert not list(tmp_path.iterdir())
-    build.write_report_dir(out, lambda tmp: _fake_report(tmp, "old"))
+    write_report_dir(out, lambda tmp: _fake_report(tmp, "old"))
     with pytest.raises(RuntimeError):
-        build.write_report_dir(out, boom, overwrite=True)
+        write_report_dir(out, boom, overwrite=True)
     assert (out / "report.md").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
-    build.write_report_dir(out, lambda tmp: _fake_report(tmp, "new"), overwrite=True)
+    write_report_dir(out, lambda tmp: _fake_report(tmp, "new"), overwrite=True)
     assert (out / "report.md").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def _tiny_report(kind: str = "bundle", compare: bool = False) -> report_data.Report:
+    """A report assembled from counts of random spikes, without Lava: two dense layers,
+    T = 5, 3 samples; a bundle (first layer gated, Lava source) or a net (reference source)."""
+    from razor_neuro.counting import LayerSpec, count_layer
+    from razor_neuro.energy import load_profile
+    from razor_neuro.export.report.assemble import assemble
+
+    g = torch.Generator().manual_seed(0)
+    specs = [LayerSpec("layer0", "dense", (6,), (4,)), LayerSpec("layer1", "dense", (4,), (2,))]
+    spikes = [torch.rand(3, n, 5, generator=g) < 0.3 for n in (6, 4, 2)]
+    run = measure.RunCounts([count_layer(s, spikes[i], spikes[i + 1])
+                             for i, s in enumerate(specs)], 0.5, [], [0, 0], [1, 0])
+    layers = [report_data.LayerMismatches(name=s.name, mismatches=0,
+                                          input_mismatches=0 if kind == "bundle" else None)
+              for s in specs]
+    if kind == "bundle":
+        check = report_data.Agreement(method="m", mismatches=0, input_mismatches=0,
+                                      layers=layers)
+        source = report_data.Source(kind="lava", tag="fixed_pt", description="d", licence="l",
+                                    cross_check=report_data.CrossCheck(
+                                        method="m", samples=3, mismatches=0, runs=[check]))
+    else:
+        source = report_data.Source(kind="reference", tag="fixed_pt", description="d",
+                                    licence="l", verify=[report_data.VerifyRun(
+                                        samples=1, steps=5, mismatches=0, tolerance=0,
+                                        agree=True, lava="fixed_pt", reference="torch",
+                                        gates="no schedule", input_mismatches=0,
+                                        layers=layers)])
+    bundle = kind == "bundle"
+    m = measure.Measurement(
+        label="tiny", kind=kind, path="/b", sha256="ab", network_path="/b/network.net",
+        network_sha256="cd", names=[s.name for s in specs], kinds=["dense", "dense"],
+        specs=specs, frames=5, samples=3, first_sample=0,
+        gates={0: np.array([1, 0, 1, 1, 0], bool)} if bundle else {}, with_schedule=run,
+        without_schedule=run, same_run=not bundle, source=source,
+        manifest={"keep_ratio": [0.6], "training": {"epochs": 1}, "dataset": {"name": "x"},
+                  "versions": {"torch": "2"}} if bundle else None,
+        bundle_id="ab" if bundle else None, input_path=None if bundle else "/in.npy")
+    return assemble(m, load_profile("loihi1"), load_profile("cmos45nm"), m if compare else None)
+
+
+@pytest.mark.parametrize("kind, compare", [("bundle", False), ("bundle", True), ("net", False)])
+def test_report_json_round_trip(kind: str, compare: bool) -> None:
+    """write -> read gives an equal Report, which writes the same bytes again."""
+    rep = _tiny_report(kind, compare)
+    rep.figures = ["figures/counts.png", "figures/counts.pdf"]
+    text = report_data.json_text(rep)
+    back = report_data.from_json(json.loads(text))
+    assert back == rep and report_data.json_text(back) == text
+    assert ("keep_ratio" in json.loads(text)) == (kind == "bundle")  # inline block, or none
+
+
+def test_report_json_of_a_real_report_reads_back(report_dir: Path) -> None:
+    text = (report_dir / "report.json").read_text()
+    rep = report_data.load(report_dir / "report.json")
+    assert rep.primary.run.layers[0].name == "layer0" and rep.compare is not None
+    assert report_data.json_text(rep) == text
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["layers"][1].pop("synops"), "layers[1].synops: missing"),
+    (lambda d: d.update(samples="four"), "samples: expected an integer, got 'four'"),
+    (lambda d: d["without_schedule"].update(same_run=1),
+     "without_schedule.same_run: expected true or false, got 1"),
+    (lambda d: d["profile"]["energy"]["synop"].update(value="23.6"),
+     "profile.energy.synop.value: expected a number, got '23.6'"),
+    (lambda d: d["source"]["cross_check"].update(runs={}),
+     "source.cross_check.runs: expected a list, got {}"),
+    (lambda d: d.pop("keep_ratio"), "keep_ratio: missing"),
+    (lambda d: d["totals"].update(synapses=3), "totals.synapses: unknown field"),
+    (lambda d: d.update(format="razor-neuro-report/0"),
+     "format: expected 'razor-neuro-report/1', got 'razor-neuro-report/0'"),
+])
+def test_reading_a_bad_report_json_names_the_field(edit, message: str, tmp_path: Path) -> None:
+    d = json.loads(report_data.json_text(_tiny_report()))
+    edit(d)
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(ReportError) as err:
+        report_data.load(path)
+    assert str(err.value) == f"{path}: {message}"
 
 
 def test_net_report_on_the_oxford_network(oxford: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -1,16 +1,26 @@
-"""Energy and spike-count reports (``razor-neuro report``).
+"""Energy and spike-count reports (``razor-neuro report``), in four steps:
 
-* :mod:`razor_neuro.export.report.build` - measure per-layer counts (Lava ``fixed_pt``, or the torch
-  reference licensed by ``verify``), with and without the frame schedule, and turn them into
-  report data (``report.json``); :func:`~razor_neuro.export.report.build.make_report` does it all and
-  writes the report directory atomically.
-* :mod:`razor_neuro.export.report.tables` - ``report.md``, ``report.csv``, ``report.json`` and the
-  booktabs ``report.tex``.
-* :mod:`razor_neuro.export.report.figures` - PNG + PDF figures (matplotlib, Agg).
+* :mod:`~razor_neuro.export.report.measure` - run a bundle (or a plain netx network) on Lava
+  ``fixed_pt``, or on the torch reference licensed by ``verify``, with and without its frame
+  schedule, and count per layer (:class:`~razor_neuro.export.report.measure.Measurement`);
+* :mod:`~razor_neuro.export.report.assemble` - price the counts with hardware profiles and
+  assemble the :class:`~razor_neuro.export.report.data.Report`;
+* :mod:`~razor_neuro.export.report.data` - the typed dataclasses ``report.json`` holds, and
+  its JSON writer and reader;
+* the renderers, each taking the same report: :mod:`~razor_neuro.export.report.markdown`,
+  :mod:`~razor_neuro.export.report.csvtable`, :mod:`~razor_neuro.export.report.latex`,
+  :mod:`~razor_neuro.export.report.figures` (number formats shared in
+  :mod:`~razor_neuro.export.report.cells`);
+
+:mod:`~razor_neuro.export.report.make` does all four and writes the report directory
+atomically; :mod:`~razor_neuro.export.report.schema` holds the format tag, constants, texts
+and error classes.
 
 Example::
 
-    from razor_neuro.export.report.build import make_report
-    make_report("reports/demo", bundle="bundles/demo", profile="loihi1", samples=32,
-                compare="bundles/keep10")
+    from razor_neuro.export.report.make import report_bundle
+    report_bundle("reports/demo", "bundles/demo", profile="loihi1", samples=32,
+                  compare="bundles/keep10")
+    from razor_neuro.export.report.data import load
+    report = load("reports/demo/report.json")   # a Report again
 """

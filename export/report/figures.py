@@ -1,18 +1,20 @@
 """Report figures (matplotlib, Agg; no pyplot state): one figure concept per function.
 
-Each ``*_figure`` function takes report data (the dict of ``report.json``, see
-:func:`razor_neuro.export.report.build.report_data`) and returns a
-:class:`matplotlib.figure.Figure`; :func:`write_figures` saves every one as PNG and PDF.
+Each ``*_figure`` function takes a :class:`~.data.Report` (or one of its networks) and
+returns a :class:`matplotlib.figure.Figure`; the raster also takes the spikes of one sample,
+which ``report.json`` does not hold.  :func:`write_figures` saves every one as PNG and PDF.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from razor_neuro.export.report.data import NetworkReport, Report
 
 __all__ = ["counts_figure", "energy_figure", "schedule_figure", "raster_figure",
            "comparison_figure", "write_figures", "FIGURES"]
@@ -31,11 +33,11 @@ def _new(width: float, height: float, **kw: Any) -> Figure:
     return fig
 
 
-def _source_line(data: dict[str, Any]) -> str:
-    src = data["source"]
-    what = f"Lava {src['tag']}" if src["kind"] == "lava" else f"reference {src['tag']} (verified)"
-    n = data["samples"]
-    return f"{data['label']}: {what}, {n} sample{'s' if n != 1 else ''}, per sample"
+def _source_line(net: NetworkReport) -> str:
+    src = net.source
+    what = f"Lava {src.tag}" if src.kind == "lava" else f"reference {src.tag} (verified)"
+    n = net.samples
+    return f"{net.label}: {what}, {n} sample{'s' if n != 1 else ''}, per sample"
 
 
 def _fmt(v: float) -> str:
@@ -48,17 +50,17 @@ def _log_if_wide(ax: Any, values: Sequence[float]) -> None:
         ax.set_yscale("log")
 
 
-def counts_figure(data: dict[str, Any]) -> Figure:
+def counts_figure(net: NetworkReport) -> Figure:
     """Per-layer output spikes and synaptic ops per sample, with vs. without the schedule."""
-    names = [r["name"] for r in data["layers"]]
-    without = data["without_schedule"]["layers"]
+    names = [r.name for r in net.run.layers]
+    without = net.without_schedule.run.layers
     fig = _new(max(6.0, 1.3 * len(names) + 3), 3.4)
     axes = fig.subplots(1, 2)
     x = np.arange(len(names))
     for ax, key, title in ((axes[0], "output_spikes", "output spikes"),
                            (axes[1], "synops", "synaptic operations")):
-        a = [r[key] for r in data["layers"]]
-        b = [r[key] for r in without]
+        a = [getattr(r, key) for r in net.run.layers]
+        b = [getattr(r, key) for r in without]
         ax.bar(x - 0.2, a, 0.4, color=_WITH, label="with schedule")
         ax.bar(x + 0.2, b, 0.4, color=_WITHOUT, label="without schedule")
         ax.set_xticks(x, names, rotation=30 if len(names) > 6 else 0)
@@ -66,58 +68,59 @@ def counts_figure(data: dict[str, Any]) -> Figure:
         _log_if_wide(ax, a + b)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(_source_line(data), fontsize=9)
+    fig.suptitle(_source_line(net), fontsize=9)
     return fig
 
 
-def energy_figure(data: dict[str, Any]) -> Figure:
+def energy_figure(report: Report) -> Figure:
     """Energy per sample: per layer and per operation kind (stacked), with the schedule, and
     totals per operation kind with vs. without the schedule next to the ANN baseline."""
-    layers = data["layers"]
-    names = [r["name"] for r in layers]
+    net = report.primary
+    run, un = net.run, net.without_schedule.run
+    layers = run.layers
+    names = [r.name for r in layers]
     fig = _new(max(8.0, 1.2 * len(names) + 5), 3.6)
     ax1, ax2 = fig.subplots(1, 2, width_ratios=[max(len(names), 2), 3])
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
     for op, (label, color) in _OPS.items():
-        vals = np.array([r["energy_breakdown_pj"][op] for r in layers]) / 1e3
+        vals = np.array([getattr(r.energy_breakdown_pj, op) for r in layers]) / 1e3
         ax1.bar(x, vals, 0.6, bottom=bottom, color=color, label=label)
         bottom += vals
     ax1.set_xticks(x, names, rotation=30 if len(names) > 6 else 0)
     ax1.set_ylabel("nJ per sample")
-    ax1.set_title(f"per layer, with schedule ({data['profile']['name']})")
+    ax1.set_title(f"per layer, with schedule ({report.profile.name})")
     ax1.legend(fontsize=7)
     ax1.grid(axis="y", alpha=0.3)
-    cols = [("with\nschedule", data["energy_by_operation_pj"]),
-            ("without\nschedule", data["without_schedule"]["energy_by_operation_pj"])]
+    cols = [("with\nschedule", run.energy_by_operation_pj),
+            ("without\nschedule", un.energy_by_operation_pj)]
     for j, (_, by_op) in enumerate(cols):
         base = 0.0
         for op, (_, color) in _OPS.items():
-            v = by_op[op] / 1e3
+            v = getattr(by_op, op) / 1e3
             ax2.bar(j, v, 0.6, bottom=base, color=color)
             base += v
-    ann = data["ann_energy_pj_per_sample"] / 1e3
+    ann = run.ann_energy_pj_per_sample / 1e3
     ax2.bar(2, ann, 0.6, color="#7f7f7f")
-    ax2.set_xticks([0, 1, 2], [c[0] for c in cols] + [f"ANN\n{data['ann_profile']['name']}"])
+    ax2.set_xticks([0, 1, 2], [c[0] for c in cols] + [f"ANN\n{report.ann_profile.name}"])
     ax2.set_title("total per sample")
     ax2.grid(axis="y", alpha=0.3)
-    totals = [data["total_energy_pj_per_sample"] / 1e3,
-              data["without_schedule"]["total_energy_pj_per_sample"] / 1e3, ann]
+    totals = [run.total_energy_pj_per_sample / 1e3, un.total_energy_pj_per_sample / 1e3, ann]
     _log_if_wide(ax2, totals)
     for j, v in enumerate(totals):
         ax2.annotate(_fmt(v), (j, v), ha="center", va="bottom", fontsize=7)
-    caveat = data["profile"].get("caveat")
-    fig.suptitle(_source_line(data) + ("\nESTIMATE profile: see caveat" if caveat else ""),
+    caveat = report.profile.caveat
+    fig.suptitle(_source_line(net) + ("\nESTIMATE profile: see caveat" if caveat else ""),
                  fontsize=9)
     return fig
 
 
-def schedule_figure(data: dict[str, Any]) -> Figure:
+def schedule_figure(net: NetworkReport) -> Figure:
     """The frame schedule as a layer x time heat map (kept = dark)."""
-    names = [r["name"] for r in data["layers"]]
-    T = int(data["frames"])
+    names = [r.name for r in net.run.layers]
+    T = int(net.frames)
     table = np.ones((len(names), T))
-    by_layer = {s["layer_index"]: s["keep_mask"] for s in data["schedule"]}
+    by_layer = {s.layer_index: s.keep_mask for s in net.schedule}
     for i, mask in by_layer.items():
         table[i] = mask
     fig = _new(min(max(5.0, 0.3 * T + 2.5), 12.0), 0.45 * len(names) + 1.6)
@@ -137,22 +140,25 @@ def schedule_figure(data: dict[str, Any]) -> Figure:
                     xycoords=("axes fraction", "data"), va="center", fontsize=8)
     title = "frame schedule (dark = frame kept)" if by_layer else \
         "no schedule: every frame kept"
-    ax.set_title(f"{data['label']}: {title}", fontsize=9)
+    ax.set_title(f"{net.label}: {title}", fontsize=9)
     ax.legend(handles=[Patch(color="#202020", label="kept"),
                        Patch(facecolor="white", edgecolor="#999999", label="pruned")],
               loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize=7, frameon=False)
     return fig
 
 
-def raster_figure(data: dict[str, Any], raster: Sequence[np.ndarray]) -> Figure:
+def raster_figure(net: NetworkReport, raster: Sequence[np.ndarray]) -> Figure:
     """Spike raster of one sample: the input and every layer's output over time, pruned
-    frames of each gated layer's input shaded."""
-    names = ["input"] + [r["name"] for r in data["layers"]]
-    T = int(data["frames"])
+    frames of each gated layer's input shaded.
+
+    ``raster``: ``[input, layer 0 output, ...]``, each ``[neurons, T]`` bool (the first
+    sample of the scheduled run, :attr:`~.measure.RunCounts.raster`)."""
+    names = ["input"] + [r.name for r in net.run.layers]
+    T = int(net.frames)
     heights = [max(1.0, np.log10(max(r.shape[0], 1)) + 0.5) for r in raster]
     fig = _new(8.0, 0.6 * sum(heights) + 1.2)
     axes = fig.subplots(len(raster), 1, sharex=True, height_ratios=heights, squeeze=False)[:, 0]
-    masks = {s["layer_index"]: np.asarray(s["keep_mask"], dtype=bool) for s in data["schedule"]}
+    masks = {s.layer_index: np.asarray(s.keep_mask, dtype=bool) for s in net.schedule}
     for j, (ax, name, r) in enumerate(zip(axes, names, raster)):
         neuron, t = np.nonzero(np.asarray(r))
         ax.scatter(t, neuron, s=4 if len(t) < 5000 else 1, marker="|", color="black",
@@ -166,57 +172,56 @@ def raster_figure(data: dict[str, Any], raster: Sequence[np.ndarray]) -> Figure:
         ax.set_yticks([])
         ax.set_xlim(-0.5, T - 0.5)
     axes[-1].set_xlabel("time step")
-    label = f"sample {data['first_sample']}" if data["kind"] == "bundle" else "the input"
+    label = f"sample {net.first_sample}" if net.kind == "bundle" else "the input"
     how = (" with the schedule (shaded: frames pruned at that layer's input)"
            if masks else " (no schedule)")
-    fig.suptitle(f"{data['label']}: spike raster of {label}{how}", fontsize=9)
+    fig.suptitle(f"{net.label}: spike raster of {label}{how}", fontsize=9)
     return fig
 
 
-def comparison_figure(data: dict[str, Any]) -> Figure:
+def comparison_figure(report: Report) -> Figure:
     """Two bundles side by side on the same samples: per-layer synaptic ops and energy, and
     total energy per sample (with their schedules, and the ANN baseline)."""
-    a, b = data, data["compare"]
-    la, lb = a["label"], b["label"]
+    a, b = report.primary.run, report.compare.run
+    la, lb = report.primary.label, report.compare.label
     if lb == la:
         lb = f"{lb} (compare)"
-    same = data["comparison"]["same_layers"]
+    same = report.comparison.same_layers
     fig = _new(11.0, 3.6)
     ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[3, 3, 2])
     for ax, key, title, scale in ((ax1, "synops", "synaptic ops per sample", 1.0),
                                   (ax2, "energy_pj", "energy per sample (nJ)", 1e3)):
         if same:
-            names = [r["name"] for r in a["layers"]]
+            names = [r.name for r in a.layers]
             x = np.arange(len(names))
-            va = [r[key] / scale for r in a["layers"]]
-            vb = [r[key] / scale for r in b["layers"]]
+            va = [getattr(r, key) / scale for r in a.layers]
+            vb = [getattr(r, key) / scale for r in b.layers]
             ax.bar(x - 0.2, va, 0.4, color=_WITH, label=la)
             ax.bar(x + 0.2, vb, 0.4, color="#ff7f0e", label=lb)
             ax.set_xticks(x, names, rotation=30 if len(names) > 6 else 0)
             _log_if_wide(ax, va + vb)
         else:
-            tk = "synops" if key == "synops" else None
-            va = [a["totals"][tk] if tk else a["total_energy_pj_per_sample"] / scale]
-            vb = [b["totals"][tk] if tk else b["total_energy_pj_per_sample"] / scale]
+            va = [a.totals.synops if key == "synops" else a.total_energy_pj_per_sample / scale]
+            vb = [b.totals.synops if key == "synops" else b.total_energy_pj_per_sample / scale]
             ax.bar([0], va, 0.4, color=_WITH, label=la)
             ax.bar([0.5], vb, 0.4, color="#ff7f0e", label=lb)
             ax.set_xticks([0.25], ["total (layers differ)"])
         ax.set_title(title, fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     ax1.legend(fontsize=7)
-    tot = [a["total_energy_pj_per_sample"] / 1e3, b["total_energy_pj_per_sample"] / 1e3,
-           a["ann_energy_pj_per_sample"] / 1e3]
+    tot = [a.total_energy_pj_per_sample / 1e3, b.total_energy_pj_per_sample / 1e3,
+           a.ann_energy_pj_per_sample / 1e3]
     ax3.bar([0, 1, 2], tot, 0.6, color=[_WITH, "#ff7f0e", "#7f7f7f"])
-    ax3.set_xticks([0, 1, 2], [la, lb, f"ANN ({a['label']})"], fontsize=7)
+    ax3.set_xticks([0, 1, 2], [la, lb, f"ANN ({report.primary.label})"], fontsize=7)
     for j, v in enumerate(tot):
         ax3.annotate(_fmt(v), (j, v), ha="center", va="bottom", fontsize=7)
     ax3.set_title("total energy per sample (nJ)", fontsize=9)
     ax3.grid(axis="y", alpha=0.3)
     _log_if_wide(ax3, tot)
-    c = data["comparison"]
-    ratio = c.get("energy_ratio_a_over_b")
-    fig.suptitle(f"{la} vs {lb} on the same {c['samples']} samples "
-                 f"({data['profile']['name']}; energy {la}/{lb} = "
+    c = report.comparison
+    ratio = c.energy_ratio_a_over_b
+    fig.suptitle(f"{la} vs {lb} on the same {c.samples} samples "
+                 f"({report.profile.name}; energy {la}/{lb} = "
                  f"{'n/a' if ratio is None else f'{ratio:.3f}'})", fontsize=9)
     return fig
 
@@ -228,21 +233,20 @@ def _save(fig: Figure, folder: Path, stem: str) -> list[Path]:
     return [png, pdf]
 
 
-def write_figures(folder: str | Path, data: dict[str, Any], primary: Any,
-                  other: Optional[Any] = None) -> list[Path]:
+def write_figures(folder: str | Path, report: Report,
+                  raster: Sequence[np.ndarray]) -> list[Path]:
     """Write every figure as PNG + PDF into ``folder``; returns the paths.
 
-    ``primary``/``other`` are the :class:`~razor_neuro.export.report.build.Measurement` objects
-    (the raster needs their spike arrays); the rest comes from ``data``.
+    ``raster``: spikes of the report's first sample (see :func:`raster_figure`).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    paths += _save(counts_figure(data), folder, "counts")
-    paths += _save(energy_figure(data), folder, "energy")
-    paths += _save(schedule_figure(data), folder, "schedule")
-    paths += _save(raster_figure(data, primary.with_schedule.raster), folder, "raster")
-    if data.get("compare") is not None:
-        paths += _save(comparison_figure(data), folder, "comparison")
-        paths += _save(schedule_figure(data["compare"]), folder, "schedule_compare")
+    paths += _save(counts_figure(report.primary), folder, "counts")
+    paths += _save(energy_figure(report), folder, "energy")
+    paths += _save(schedule_figure(report.primary), folder, "schedule")
+    paths += _save(raster_figure(report.primary, raster), folder, "raster")
+    if report.compare is not None:
+        paths += _save(comparison_figure(report), folder, "comparison")
+        paths += _save(schedule_figure(report.compare), folder, "schedule_compare")
     return paths

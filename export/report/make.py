@@ -1,0 +1,133 @@
+"""Make a report directory: measure, assemble, render every file, write atomically.
+
+:func:`report_bundle` (a bundle over test samples, optionally against a second bundle) and
+:func:`report_net` (a plain netx network on one input) each write ``report.md``,
+``report.csv``, ``report.json``, ``report.tex`` and ``figures/*.png|pdf`` into a new
+directory, or nothing at all when anything fails.  Arguments are taken as given: the CLI
+(:mod:`razor_neuro.cli`) checks their combinations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from razor_neuro.atomic import check_replaceable, check_writable, write_dir
+from razor_neuro.energy import HardwareProfile, load_profile
+from razor_neuro.export.report.assemble import assemble, check_kinds
+from razor_neuro.export.report.csvtable import csv_text
+from razor_neuro.export.report.data import Report, json_text
+from razor_neuro.export.report.figures import write_figures
+from razor_neuro.export.report.latex import latex
+from razor_neuro.export.report.markdown import markdown
+from razor_neuro.export.report.measure import Measurement, measure_bundle, measure_net, net_label
+from razor_neuro.export.report.schema import FILES, FORMAT, ReportError
+
+__all__ = ["ReportResult", "default_out", "report_bundle", "report_net", "write_report_dir"]
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What a report call wrote: the directory, the report and its files (relative)."""
+    path: Path
+    report: Report
+    files: tuple[str, ...]
+
+
+def default_out(bundle: Optional[str | Path] = None, net: Optional[str | Path] = None) -> Path:
+    """``reports/<bundle name>`` or ``reports/<net label>``."""
+    if bundle is not None:
+        return Path("reports") / Path(bundle).resolve().name
+    return Path("reports") / (net_label(net) if net is not None else "report")
+
+
+def write_report_dir(out: str | Path, writer: Callable[[Path], None],
+                     overwrite: bool = False) -> Path:
+    """Create ``out`` atomically (:func:`razor_neuro.atomic.write_dir`): ``writer(tmp)``
+    fills a temporary sibling directory, which is then renamed into place.  A failure
+    leaves nothing (and an existing ``out`` untouched); ``overwrite`` replaces only an
+    existing report (a ``report.json`` of format :data:`~.schema.FORMAT`)."""
+    return write_dir(out, writer, overwrite, "report.json", FORMAT)
+
+
+def _profiles(profile: str, ann_profile: str) -> tuple[HardwareProfile, HardwareProfile]:
+    prof, ann = load_profile(profile), load_profile(ann_profile)
+    check_kinds(prof, ann)
+    return prof, ann
+
+
+def _prepare(out: str | Path, overwrite: bool, inputs: Sequence[str | Path]) -> None:
+    """Refuse an ``out`` that is not replaceable or not writable, before any simulation."""
+    check_replaceable(out, overwrite, "report.json", FORMAT, tuple(inputs))
+    check_writable(out, "--out", into=False)
+
+
+def _write(out: str | Path, primary: Measurement, prof: HardwareProfile, ann: HardwareProfile,
+           other: Optional[Measurement], overwrite: bool) -> ReportResult:
+    report = assemble(primary, prof, ann, other)
+    raster: Sequence[np.ndarray] = primary.with_schedule.raster
+
+    def writer(tmp: Path) -> None:
+        figs = write_figures(tmp / "figures", report, raster)
+        report.figures = [str(p.relative_to(tmp)) for p in figs]
+        (tmp / "report.md").write_text(markdown(report))
+        (tmp / "report.csv").write_text(csv_text(report))
+        (tmp / "report.tex").write_text(latex(report))
+        (tmp / "report.json").write_text(json_text(report))
+
+    path = write_report_dir(out, writer, overwrite)
+    return ReportResult(path, report, FILES + tuple(report.figures))
+
+
+def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
+                  ann_profile: str = "cmos45nm", samples: int = 32, start: int = 0,
+                  source: str = "lava", verify_samples: Optional[int] = None,
+                  compare: Optional[str | Path] = None, overwrite: bool = False,
+                  device: Optional[str] = None) -> ReportResult:
+    """Measure a bundle on ``samples`` test samples from ``start`` (and ``compare``, a second
+    bundle, on the same ones) with and without its schedule, and write the report to ``out``.
+
+    Profiles are shipped names or paths to TOML files; ``source``/``verify_samples``: see
+    :func:`~.measure.measure_bundle`.
+
+    Raises:
+        ReportError: bad profile, bundle or samples; ``compare`` made for another input
+            shape, frame count or dataset (nothing is written).
+        ReportRefused: ``source='reference'`` and ``verify`` found mismatches.
+    """
+    from razor_neuro.export.bundle import load_bundle
+    from razor_neuro.export.deploy import load_test_samples
+    prof, ann = _profiles(profile, ann_profile)
+    _prepare(out, overwrite, [p for p in (bundle, compare) if p is not None])
+    b = load_bundle(bundle)
+    other_b = load_bundle(compare) if compare is not None else None
+    if other_b is not None:
+        for key in ("input_shape", "frames", "dataset"):
+            if other_b.manifest.get(key) != b.manifest.get(key):
+                raise ReportError(
+                    f"--compare: {other_b.path} has another '{key}' than {b.path}; "
+                    f"bundles are compared on the same test samples")
+    smp = load_test_samples(b, samples, start)
+    primary = measure_bundle(b, smp, source, verify_samples, start, device)
+    other = None if other_b is None else measure_bundle(other_b, smp, source, verify_samples,
+                                                        start, device)
+    return _write(out, primary, prof, ann, other, overwrite)
+
+
+def report_net(out: str | Path, net: str | Path, spikes: str | Path,
+               steps: Optional[int] = None, profile: str = "loihi1",
+               ann_profile: str = "cmos45nm", source: str = "lava", overwrite: bool = False,
+               device: Optional[str] = None) -> ReportResult:
+    """Measure a plain netx network on one input spike train (``.npy``; ``steps``: run this
+    many, default its length) and write the report to ``out``.
+
+    Raises:
+        ReportError: bad profile, network or input (nothing is written).
+        ReportRefused: ``source='reference'`` and ``verify --net`` found mismatches.
+    """
+    prof, ann = _profiles(profile, ann_profile)
+    _prepare(out, overwrite, [net, spikes])
+    return _write(out, measure_net(net, spikes, steps, source, device), prof, ann, None,
+                  overwrite)
