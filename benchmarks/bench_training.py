@@ -8,13 +8,13 @@ interleaved round by round, so each round's ratios compare steps taken side by s
 one process.
 
 Variants
-  razor, EPM on, full train.py step  one batch of ``razor_neuro.train``'s loop while the
-                                     schedule is being learned, at keep ratio 0.5 and
-                                     attention re-weighting 0.5 (mid-anneal): two extra
+  razor, EPM on, full training step  one batch of ``razor_neuro.training.loop``'s epoch
+                                     while the schedule is being learned, at keep ratio 0.5
+                                     and attention re-weighting 0.5 (mid-anneal): two extra
                                      no-grad forward passes that probe random frame drops
-                                     (``train.probe_frames``), the gated and re-weighted
+                                     (``FrameProbe.measure``), the gated and re-weighted
                                      forward/backward, and the embedding regression
-                                     (``train.learn_embeddings``)
+                                     (``FrameProbe.learn``)
   razor, EPM on, no probes           the gated, re-weighted forward/backward only
   razor, EPM off                     the same slayer blocks without any EPM
   snntorch twin, per-step loop       ``nn.Conv2d``/``nn.Linear`` + ``snn.Synaptic`` called
@@ -148,8 +148,9 @@ def make_variants(batch: int, device: str, smoke: bool):
     from razor_neuro import _compat
     from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
     from razor_neuro.model import PRESETS, RazorSNN
-    from razor_neuro.train import frame_dropout, learn_embeddings, probe_frames
-    from razor_neuro.train_config import TrainConfig
+    from razor_neuro.training.config import TrainConfig
+    from razor_neuro.training.policies import frame_dropout
+    from razor_neuro.training.probe import FrameProbe
 
     slayer = _compat.slayer()
     cfg = TrainConfig(keep_ratio=0.5)
@@ -175,20 +176,19 @@ def make_variants(batch: int, device: str, smoke: bool):
 
     full, gated, off = razor(), razor(), razor()
     opt_full, opt_gated, opt_off = adam(full.parameters()), adam(gated.parameters()), adam(off.blocks.parameters())
-    probe_gen = torch.Generator().manual_seed(1)
+    probe, probe_gen = FrameProbe(cfg, len(full.epms), mcfg.frames, torch.device(device)), \
+        torch.Generator().manual_seed(1)
 
     masks_full, masks_gated = full.masks(cfg.keep_ratio), gated.masks(cfg.keep_ratio)
 
     def step_full():
-        """One batch of ``razor_neuro.train``'s loop while the schedule is learned: probe
-        random frame drops (two no-grad forwards), train step with frame dropout,
+        """One batch of ``razor_neuro.training.loop``'s epoch while the schedule is learned:
+        probe random frame drops (two no-grad forwards), train step with frame dropout,
         embedding regression."""
-        drop = (torch.rand((len(masks_full), len(y), masks_full.shape[1]), generator=probe_gen)
-                < cfg.probe_drop).to(device)
-        probed, base, drop, density = probe_frames(full, x, y, drop, reweight)
+        batch = probe.measure(full, x, y, reweight, probe_gen)
         train_masks = frame_dropout(masks_full, len(y), cfg.frame_dropout, probe_gen)
         sgd_step(opt_full, loss_fn(full(x, train_masks, reweight), y))
-        learn_embeddings(full, probed, base, drop, density, cfg)
+        probe.learn(full, batch)
 
     def step_gated():
         sgd_step(opt_gated, loss_fn(gated(x, masks_gated, reweight), y))
@@ -226,7 +226,7 @@ def make_variants(batch: int, device: str, smoke: bool):
         return [(f"layer{i}", int(a.sum()), int(b.sum()), int((a.bool() != b.bool()).sum()),
                  a.numel()) for i, (a, b) in enumerate(zip(rec, tw))]
 
-    variants = [("razor, EPM on, full train.py step", step_full),
+    variants = [("razor, EPM on, full training step", step_full),
                 ("razor, EPM on, no probes", step_gated),
                 ("razor, EPM off (slayer blocks)", step_off),
                 ("snntorch twin, per-step loop", step_twin),
@@ -328,8 +328,8 @@ def main(argv=None) -> int:
                f"{mem_repeats})",
                [f"Ratios are per round (the variants' steps of one round run back to back in one "
                 f"process). Peak memory: {mem_how}."]))
-    full, gated = stats["razor, EPM on, full train.py step"], stats["razor, EPM on, no probes"]
-    emit(f"- EPM on vs off: the full train.py step takes {ratio(full, stats[base]).fmt(suffix='×')} "
+    full, gated = stats["razor, EPM on, full training step"], stats["razor, EPM on, no probes"]
+    emit(f"- EPM on vs off: the full training step takes {ratio(full, stats[base]).fmt(suffix='×')} "
          f"the EPM-off step, the gated/re-weighted step alone "
          f"{ratio(gated, stats[base]).fmt(suffix='×')}.")
     emit(f"- slayer vs snntorch: the EPM-off Razor step takes "

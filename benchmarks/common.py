@@ -373,9 +373,12 @@ def _short(path: str, line: int, func: str) -> str:
 # ------------------------------------------------------------------------- bundles
 
 #: the code that decides what a cached bundle holds (trained weights, schedule, files)
-KEY_SOURCES = ("razor_neuro/model.py", "razor_neuro/epm.py", "razor_neuro/train.py",
-               "razor_neuro/train_config.py", "razor_neuro/checkpoint.py",
-               "razor_neuro/schedule.py", "razor_neuro/data/synthetic.py",
+KEY_SOURCES = ("razor_neuro/model.py", "razor_neuro/epm.py", "razor_neuro/training/loop.py",
+               "razor_neuro/training/config.py", "razor_neuro/training/checkpoint.py",
+               "razor_neuro/training/policies.py", "razor_neuro/training/probe.py",
+               "razor_neuro/training/datasets.py", "razor_neuro/training/evaluate.py",
+               "razor_neuro/training/distributed.py", "razor_neuro/schedule.py",
+               "razor_neuro/data/synthetic.py",
                "export/exporter.py", "export/bundle.py")
 
 
@@ -395,7 +398,7 @@ def keep_label(keep: float | tuple[float, ...]) -> str:
 
 
 def train_config(keep: float | tuple[float, ...], smoke: bool) -> Any:
-    from razor_neuro.train_config import TrainConfig
+    from razor_neuro.training.config import TrainConfig
     if smoke:
         return TrainConfig(epochs=SMOKE_EPOCHS, n_samples=SMOKE_SAMPLES, batch_size=16,
                            keep_ratio=keep)
@@ -429,7 +432,7 @@ def cached_bundle(keep: float | tuple[float, ...], cache_dir: Path, smoke: bool 
     if log:
         log(f"training keep ratio {keep_label(keep)} ({cfg.epochs} epochs, {cfg.n_samples} samples) -> {root}")
     from razor_neuro.export.exporter import export_checkpoint
-    from razor_neuro.train import train
+    from razor_neuro.training.loop import train
     with quiet_stdout():
         _, metrics = train(cfg, root / "run", progress=False)
         export_checkpoint(root / "run" / "checkpoint.pt", bundle, overwrite=True)

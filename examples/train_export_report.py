@@ -10,8 +10,8 @@ from razor_neuro.export.bundle import load_bundle
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.verify import verify_bundle
 from razor_neuro.export.report.make import report_bundle
-from razor_neuro.train import train
-from razor_neuro.train_config import TrainConfig
+from razor_neuro.training.config import TrainConfig
+from razor_neuro.training.loop import train
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/example")
 _, metrics = train(TrainConfig(keep_ratio=0.5, epochs=10), out / "run")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from razor_neuro.atomic import check_writable
-from razor_neuro.train_config import TrainConfig
+from razor_neuro.training.config import TrainConfig
 
 EXIT_MISMATCH = 1
 EXIT_BAD_INPUT = 2
@@ -52,7 +52,7 @@ def exit_code(exc: BaseException) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from razor_neuro.model import ModelConfig
-    from razor_neuro.train import train
+    from razor_neuro.training.loop import train
 
     cfg = TrainConfig(dataset=args.dataset, data_root=args.data_root or "", epochs=args.epochs,
                       keep_ratio=args.keep_ratio, batch_size=args.batch_size, seed=args.seed)

@@ -10,7 +10,7 @@ output depends most on early input), so it cannot tell a late informative frame 
 empty one.  ``e`` is therefore learned from a zeroth-order estimate instead: during the
 training each sample also runs with a random subset of frames dropped, and ``e_t`` becomes the
 measured loss increase when frame ``t`` is dropped (regressed over all probes so far, see
-``razor_neuro.train.learn_embeddings``) minus an event cost (its event density: what
+``razor_neuro.training.probe``) minus an event cost (its event density: what
 keeping it costs in synaptic operations).  The probe's loss is the cross-entropy of the
 output spike counts, which is monotone in class evidence (the training loss, a squared
 error to a target rate, is not), and a frame without events is never counted as dropped,
@@ -20,6 +20,12 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+
+def frame_density(x: torch.Tensor) -> torch.Tensor:
+    """Event density of each frame of ``x`` ``[N, ..., T]``: the mean over all axes but the
+    sample and time axes, ``[N, T]``."""
+    return x.flatten(1, -2).mean(dim=1)
 
 
 class EPM(nn.Module):
@@ -36,10 +42,6 @@ class EPM(nn.Module):
         g = torch.Generator().manual_seed(seed)
         #: global temporal embedding ``e`` of shape ``[T]``, shared by all samples.
         self.embedding = nn.Parameter(0.01 * torch.randn(frames, generator=g), requires_grad=False)
-        #: event density of each input frame in the last forward pass, ``[T]``
-        self.last_density = torch.zeros(frames)
-        #: which input frames carried events in the last forward pass, per sample, ``[N, T]``
-        self.last_active = torch.zeros(0, frames, dtype=torch.bool)
         self.fc1 = nn.Linear(frames, hidden)
         self.fc2 = nn.Linear(hidden, frames)
 
@@ -50,9 +52,9 @@ class EPM(nn.Module):
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """Per-sample frame scores ``a = sigmoid(W2 relu(W1 (s + e)))``, shape ``[N, T]``.
 
-        ``s[n, t]`` is the event density of frame ``t`` (mean over all non-time axes).
+        ``s[n, t]`` is the event density of frame ``t`` (:func:`frame_density`).
         """
-        s = x.flatten(1, -2).mean(dim=1)
+        s = frame_density(x)
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(s + self.embedding))))
 
     def keep_mask(self, keep: int) -> torch.Tensor:
@@ -68,7 +70,7 @@ class EPM(nn.Module):
         """Set the embedding to ``importance - event_cost * density``.
 
         ``importance`` ``[T]`` is the measured loss increase when frame ``t`` is dropped;
-        ``density`` ``[T]`` is the frame's event density (e.g. :attr:`last_density`)."""
+        ``density`` ``[T]`` is each frame's event density (a batch mean of :func:`frame_density`)."""
         self.embedding.copy_(importance - event_cost * density)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, reweight: float = 0.0) -> torch.Tensor:
@@ -78,8 +80,6 @@ class EPM(nn.Module):
         ``reweight`` in [0, 1] blends in the per-sample attention (training only; it
         cannot be deployed with binary spikes, so training anneals it to 0).
         """
-        per_frame = x.detach().flatten(1, -2).mean(dim=1)
-        self.last_density, self.last_active = per_frame.mean(dim=0), per_frame > 0
         m = mask.to(x.dtype)
         if m.dim() == 2:
             m = m.view((x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],))

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from razor_neuro import _compat
-from razor_neuro.epm import EPM
+from razor_neuro.epm import EPM, frame_density
 from razor_neuro.export import timebase
 from razor_neuro.export.layout import conv_out_size
 
@@ -262,10 +262,6 @@ class RazorSNN(nn.Module):
                 epms[str(i)] = EPM(config.frames, config.epm_hidden, seed=seed * 1000 + i)
         self.blocks = nn.ModuleList(blocks)
         self.epms = nn.ModuleDict(epms)
-        # running normal equations of the frame-importance regression (see train.py)
-        n = len(epms) * config.frames
-        self.register_buffer("probe_gram", torch.zeros(n, n, dtype=torch.float64))
-        self.register_buffer("probe_rhs", torch.zeros(n, dtype=torch.float64))
 
     @property
     def gated_names(self) -> list[str]:
@@ -306,12 +302,29 @@ class RazorSNN(nn.Module):
             reweight: attention strength (training path); 0 is the deploy path.
             record: also return each weight block's output spikes.
         """
+        x, outputs, _ = self._run(x, masks, reweight, density=False)
+        return (x, outputs) if record else x
+
+    def forward_with_density(self, x: torch.Tensor, masks: torch.Tensor,
+                             reweight: float = 0.0) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run the network (arguments as :meth:`forward`); returns the output spikes and,
+        per gated layer, its input's event density per sample and frame ``[N, T]``
+        (:func:`razor_neuro.epm.frame_density`, before the layer's mask)."""
+        x, _, density = self._run(x, masks, reweight, density=True)
+        return x, density
+
+    def _run(self, x: torch.Tensor, masks: torch.Tensor, reweight: float,
+             density: bool) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Output spikes, each weight block's output spikes, and (with ``density``) each
+        gated layer's input event density ``[N, T]``."""
         gated = sorted(int(k) for k in self.epms)
-        outputs = []
+        outputs, densities = [], []
         for i, block in enumerate(self.blocks):
             if i in gated:
+                if density:
+                    densities.append(frame_density(x.detach()))
                 x = self.epms[str(i)](x, masks[gated.index(i)], reweight)
             x = block(x)
             if hasattr(block, "synapse"):
                 outputs.append(x)
-        return (x, outputs) if record else x
+        return x, outputs, densities

@@ -88,8 +88,8 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tu
         key = (keep_ratio, n_samples)
         if key not in made:
             from razor_neuro.export.exporter import export_checkpoint
-            from razor_neuro.train import train
-            from razor_neuro.train_config import TrainConfig
+            from razor_neuro.training.config import TrainConfig
+            from razor_neuro.training.loop import train
             root = tmp_path_factory.mktemp("trained")
             train(TrainConfig(epochs=1, n_samples=n_samples, batch_size=16,
                               keep_ratio=keep_ratio), root / "run", progress=False)

@@ -5,7 +5,8 @@ import sys
 
 import torch
 
-from razor_neuro.train import TrainConfig, train
+from razor_neuro.training.config import TrainConfig
+from razor_neuro.training.loop import train
 
 out = sys.argv[1]
 model, _ = train(TrainConfig(epochs=4, n_samples=64, batch_size=8), out, progress=False)

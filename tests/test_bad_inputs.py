@@ -26,7 +26,7 @@ import torch
 
 from razor_neuro import cli
 from razor_neuro.export.bundle import load_bundle, manifest_digest, sha256_file
-from razor_neuro.train_config import TrainConfig
+from razor_neuro.training.config import TrainConfig
 
 from test_atomic import readonly_dir
 
@@ -412,7 +412,7 @@ def test_help_documents_defaults_and_exit_codes() -> None:
 def test_ctrl_c_during_training_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     """A real SIGINT in a subprocess: one line, exit 130, the last checkpoint loads and
     resumes."""
-    from razor_neuro.checkpoint import load_checkpoint
+    from razor_neuro.training.checkpoint import load_checkpoint
     out = tmp_path / "run"
     config = tmp_path / "tiny.toml"
     config.write_text(toml(extra="epm_hidden = 4"))
@@ -432,5 +432,5 @@ def test_ctrl_c_during_training_leaves_a_loadable_checkpoint(tmp_path: Path) -> 
         f"razor-neuro train: interrupted; {out / 'checkpoint.pt'} holds the last complete "
         "epoch (continue with --resume)"]
     model, ckpt = load_checkpoint(out / "checkpoint.pt")
-    assert ckpt["epoch"] >= 0 and len(ckpt["history"]) == ckpt["epoch"] + 1
+    assert ckpt.epoch >= 0 and len(ckpt.history) == ckpt.epoch + 1
     assert [p.name for p in out.iterdir()] == ["checkpoint.pt"]  # no temporaries left

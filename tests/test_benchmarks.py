@@ -78,7 +78,7 @@ def test_training(outputs: dict) -> None:
     out = _ok(outputs, "bench_training.py")
     assert "#### Training step" in out
     assert "| variant | ms per step | samples/s | vs razor EPM off |" in out
-    for name in ("razor, EPM on, full train.py step", "razor, EPM off (slayer blocks)",
+    for name in ("razor, EPM on, full training step", "razor, EPM off (slayer blocks)",
                  "snntorch twin, per-step loop"):
         assert f"| {name} |" in out
     assert "- EPM on vs off:" in out and "- slayer vs snntorch:" in out

@@ -17,7 +17,7 @@ from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.lava_graph import GraphError, LavaGraph
 from razor_neuro.export.reference import Reference
 from razor_neuro.export import verify as verify_mod
-from razor_neuro.checkpoint import CheckpointError, load_checkpoint
+from razor_neuro.training.checkpoint import CheckpointError, load_checkpoint
 
 SAMPLES = 12
 #: every gated layer prunes (one ratio per layer), so every gate in the graph is exercised
@@ -76,7 +76,7 @@ def test_lava_equals_training_model_deploy_path(trained: Path, bundle_dir: Path)
     run = LavaGraph(b.network, b.frames, gates=b.gates).run(samples.x)
     x = torch.from_numpy(samples.x.transpose(0, 3, 2, 1, 4)).float()  # netx -> slayer order
     with torch.no_grad():
-        _, outs = model(x, model.masks(ckpt["keep_ratios"]), record=True)
+        _, outs = model(x, model.masks(ckpt.keep_ratios), record=True)
     for lava, torch_out in zip(run.outputs, outs):
         t = torch_out.numpy()
         if t.ndim == 5:

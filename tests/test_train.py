@@ -8,9 +8,12 @@ import torch
 
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
 from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN
-from razor_neuro.train import (TrainConfig, TrainError, count_cross_entropy, informative_scores,
-                               frame_dropout, keep_ratio_at, probe_frames, reweight_at, train)
-from razor_neuro.checkpoint import CheckpointError, load_checkpoint
+from razor_neuro.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from razor_neuro.training.config import TrainConfig, TrainError
+from razor_neuro.training.evaluate import informative_scores
+from razor_neuro.training.loop import train
+from razor_neuro.training.policies import frame_dropout, keep_ratio_at, reweight_at
+from razor_neuro.training.probe import count_cross_entropy, probe_frames
 
 TINY = dict(epochs=2, n_samples=48, batch_size=8)
 
@@ -61,7 +64,8 @@ def test_probe_ignores_empty_frames_and_measures_evidence():
     x = (torch.rand(3, 2, 32, 32, 16, generator=torch.Generator().manual_seed(0)) < 0.2).float()
     x[..., 3] = 0
     drop = torch.ones(len(model.epms), 3, 16, dtype=torch.bool)
-    _, _, counted, density = probe_frames(model, x, torch.tensor([0, 1, 2]), drop, 0.0)
+    probed = probe_frames(model, x, torch.tensor([0, 1, 2]), drop, 0.0)
+    counted, density = probed.drop, probed.density
     assert density.shape == (len(model.epms), 16) and density[0, 3] == 0 and density[0, 0] > 0
     # the empty input frame is never a drop at the first gated layer; the others are
     assert not counted[0, :, 3].any() and counted[0, :, [0, 1, 2, 4]].all()
@@ -125,6 +129,26 @@ def test_informative_scores():
     assert s == {"informative_frame_recall": 1.0, "pruned_frame_precision": None}
 
 
+def test_checkpoint_round_trip_and_older_layout(tmp_path):
+    gram, rhs = torch.arange(4.0, dtype=torch.float64).view(2, 2), torch.ones(2, dtype=torch.float64)
+    ckpt = Checkpoint({"w": torch.ones(3)}, {"frames": 2}, {"seed": 1}, {"name": "synthetic"}, 4,
+                      [{"epoch": 5}], keep_ratios=[0.5], optimizer={"state": {}},
+                      rng=torch.get_rng_state(), probe={"gram": gram, "rhs": rhs})
+    ckpt.save(tmp_path / "new.pt")
+    back = Checkpoint.read(tmp_path / "new.pt")
+    assert back.model.keys() == {"w"} and back.probe["gram"].equal(gram) and back.rng.equal(ckpt.rng)
+    assert (back.epoch, back.history, back.keep_ratios) == (4, [{"epoch": 5}], [0.5])
+    # written while the probe's normal equations were model buffers: read as the probe's state
+    old = torch.load(tmp_path / "new.pt", weights_only=False)
+    del old["probe"]
+    old["model"] |= {"probe_gram": gram, "probe_rhs": rhs}
+    torch.save(old, tmp_path / "old.pt")
+    back = Checkpoint.read(tmp_path / "old.pt")
+    assert back.model.keys() == {"w"} and back.probe["gram"].equal(gram) and back.probe["rhs"].equal(rhs)
+    with pytest.raises(KeyError, match="optimizer"):
+        Checkpoint({}, {}, {}, {}, 0, []).require("optimizer")
+
+
 def test_bad_arguments():
     with pytest.raises(TrainError, match=r"--keep-ratio: expected values in \(0, 1\]"):
         train(TrainConfig(keep_ratio=0.0), "/nonexistent")
@@ -155,23 +179,34 @@ def test_train_writes_contract_and_is_deterministic(tmp_path):
                 "epochs", "seconds", "informative_frame_recall", "pruned_frame_precision"):
         assert key in metrics
     assert metrics["frames"] == 16 and len(metrics["kept_frames"]) == len(metrics["keep_ratio"])
-    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
+    b = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
+    assert all(torch.equal(a[part][k], b[part][k]) for part in ("model", "probe") for k in a[part])
     assert m1["kept_frames"] == m2["kept_frames"]
     model, ckpt = load_checkpoint(tmp_path / "a" / "checkpoint.pt")
-    assert ckpt["epoch"] == 1 and all(torch.equal(model.state_dict()[k], a[k]) for k in a)
+    assert ckpt.epoch == 1 and all(torch.equal(model.state_dict()[k], a["model"][k])
+                                   for k in a["model"])
 
 
 @pytest.mark.slow
 def test_resume_equals_uninterrupted(tmp_path):
     train(TrainConfig(**{**TINY, "epochs": 1}), tmp_path / "r", progress=False)
+    # the same checkpoint as written while the probe's state was a model buffer
+    old = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)
+    probe = old.pop("probe")
+    old["model"] |= {"probe_gram": probe["gram"], "probe_rhs": probe["rhs"]}
+    (tmp_path / "o").mkdir()
+    torch.save(old, tmp_path / "o" / "checkpoint.pt")
     _, resumed = train(TrainConfig(**TINY), tmp_path / "r", resume=True, progress=False)
     _, straight = train(TrainConfig(**TINY), tmp_path / "s", progress=False)
-    a = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "s" / "checkpoint.pt", weights_only=False)["model"]
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert len(resumed["history"]) == 2
+    _, from_old = train(TrainConfig(**TINY), tmp_path / "o", resume=True, progress=False)
+    b = torch.load(tmp_path / "s" / "checkpoint.pt", weights_only=False)
+    for run in ("r", "o"):
+        a = torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)
+        assert all(torch.equal(a[part][k], b[part][k]) for part in ("model", "probe")
+                   for k in b[part])
+        assert a["model"].keys() == b["model"].keys()
+    assert len(resumed["history"]) == 2 and from_old["history"] == resumed["history"]
     with pytest.raises(CheckpointError, match="other settings"):
         train(TrainConfig(**{**TINY, "epochs": 3, "keep_ratio": 0.25}), tmp_path / "r", resume=True,
               progress=False)

@@ -1,13 +1,16 @@
-"""TrainConfig: the hyper-parameters of one training run.
+"""TrainConfig, the hyper-parameters of one training run, and TrainError.
 
-Kept apart from ``train.py`` so the CLI can read its defaults without importing torch or
-lava-dl (``razor-neuro --help`` stays fast).
+Imports neither torch nor lava-dl: the CLI reads the defaults from here.
 """
 from __future__ import annotations
 
 import numbers
 import os
 from dataclasses import dataclass
+
+
+class TrainError(ValueError):
+    """Bad training arguments or an unusable checkpoint."""
 
 
 @dataclass(frozen=True)

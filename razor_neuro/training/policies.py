@@ -1,0 +1,107 @@
+"""Per-epoch training policies: keep ratio, attention re-weighting, learning rate and frame
+dropout, each a pure function of the :class:`TrainConfig` and the epoch (so a resumed run
+uses the same values); :class:`EpochPlan` bundles one epoch's values for the loop.
+
+Epochs count from 0.  With ``start, span = pruning_span(cfg)``:
+
+* keep ratio of a gated layer with target ``r``: ``1`` before ``start``, then
+  ``1 + (r - 1) * min(1, (epoch + 1 - start) / span)``, exactly ``r`` once annealed;
+* re-weighting: ``max(0, 1 - (epoch + 1) / (start + span))``;
+* learning rate: ``lr * (1 + cos(pi * epoch / epochs)) / 2``;
+* the schedule is learned (probe and frame dropout) while ``epoch < start + span``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from razor_neuro.model import ConfigError, ModelConfig, layer_keep_ratios
+from razor_neuro.training.config import TrainConfig, TrainError
+
+
+def pruning_span(cfg: TrainConfig) -> tuple[int, int]:
+    """First epoch of the keep-ratio annealing and its length in epochs."""
+    return (int(round(cfg.prune_start * cfg.epochs)),
+            max(1, int(round(cfg.anneal_fraction * cfg.epochs))))
+
+
+def keep_ratio_at(cfg: TrainConfig, epoch: int, layers: int) -> list[float]:
+    """Keep ratio of each of the ``layers`` gated layers at ``epoch``: 1.0 for the first
+    ``prune_start`` of the epochs, then annealed linearly to the layer's target
+    (:func:`razor_neuro.model.layer_keep_ratios`) over ``anneal_fraction`` of the epochs."""
+    start, span = pruning_span(cfg)
+    frac = min(1.0, max(0, epoch + 1 - start) / span)
+    targets = layer_keep_ratios(cfg.keep_ratio, layers)
+    # the targets themselves once annealed: 1 + (r - 1) * 1.0 need not round to r's frames
+    return targets if frac >= 1.0 else [1.0 + (r - 1.0) * frac for r in targets]
+
+
+def reweight_at(cfg: TrainConfig, epoch: int) -> float:
+    """Strength of the per-sample attention re-weighting at ``epoch``: 1 → 0 by the end of
+    the keep-ratio annealing."""
+    start, span = pruning_span(cfg)
+    return max(0.0, 1.0 - (epoch + 1) / (start + span))
+
+
+def lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Learning rate at ``epoch``: cosine decay from ``cfg.lr`` towards 0 over the epochs."""
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / cfg.epochs))
+
+
+def learns_schedule(cfg: TrainConfig, epoch: int) -> bool:
+    """Whether ``epoch`` still learns the schedule (probe and frame dropout) rather than
+    fine-tuning on the frozen masks: until the keep-ratio annealing ends."""
+    return epoch < sum(pruning_span(cfg))
+
+
+def frame_dropout(masks: torch.Tensor, n: int, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Per-sample training masks ``[L, n, T]``: ``masks`` ``[L, T]`` with each sample's
+    frames dropped at random (probability ``p``, the same frames at every gated layer)."""
+    keep = torch.rand((n, masks.shape[1]), generator=generator) >= p
+    return masks.unsqueeze(1) & keep.to(masks.device).unsqueeze(0)
+
+
+def check_keep_ratio(cfg: TrainConfig, mcfg: ModelConfig) -> None:
+    """Raise :class:`TrainError` naming ``--keep-ratio`` unless ``cfg.keep_ratio`` fits the
+    model's gated layers and keeps at least one frame in each."""
+    try:
+        ratios = layer_keep_ratios(cfg.keep_ratio, mcfg.gated_layers)
+    except ConfigError as exc:
+        raise TrainError(f"--keep-ratio: {str(exc).removeprefix('keep ratio: ')}") from None
+    for r in ratios:
+        if round(r * mcfg.frames) < 1:
+            raise TrainError(f"--keep-ratio: {r} keeps no frame of {mcfg.frames}; expected at least "
+                             f"{1 / mcfg.frames:.3g}")
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    """What epoch ``epoch`` trains with.
+
+    Attributes:
+        keep_ratio: per gated layer, length ``L`` (:func:`keep_ratio_at`).
+        reweight: attention strength in [0, 1] (:func:`reweight_at`).
+        lr: learning rate (:func:`lr_at`).
+        learning: the schedule is still learned (:func:`learns_schedule`).
+        frame_dropout: share of each sample's frames dropped while ``learning``.
+    """
+
+    epoch: int
+    keep_ratio: list[float]
+    reweight: float
+    lr: float
+    learning: bool
+    frame_dropout: float
+
+    @classmethod
+    def at(cls, cfg: TrainConfig, epoch: int, layers: int) -> "EpochPlan":
+        """The plan of ``epoch`` for a model with ``layers`` gated layers."""
+        return cls(epoch, keep_ratio_at(cfg, epoch, layers), reweight_at(cfg, epoch),
+                   lr_at(cfg, epoch), learns_schedule(cfg, epoch), cfg.frame_dropout)
+
+    def train_masks(self, masks: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+        """The masks a batch of ``n`` samples trains with: ``masks`` ``[L, T]`` with frame
+        dropout (``[L, n, T]``) while the schedule is learned, else ``masks`` itself."""
+        return frame_dropout(masks, n, self.frame_dropout, generator) if self.learning else masks
