@@ -197,6 +197,8 @@ def test_schedule_saves_synops_and_energy(data: dict) -> None:
 def test_compare_runs_the_other_bundle_on_the_same_samples(data: dict, full_dir: Path) -> None:
     b, c = data["compare"], data["comparison"]
     assert b["sha256"] == load_bundle(full_dir).sha256 and b["without_schedule"]["same_run"]
+    # one cross-checked run per Lava run: two for A (with and without), one for B
+    assert [len(n["source"]["cross_check"]["runs"]) for n in (data, b)] == [2, 1]
     assert b["samples"] == data["samples"] and b["first_sample"] == data["first_sample"]
     # same weights, all frames kept, same samples: exactly the half bundle's unscheduled counts
     for rb, ru in zip(b["layers"], data["without_schedule"]["layers"]):

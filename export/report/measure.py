@@ -272,7 +272,6 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
                              f"torch reference {TAG} on the same {n} samples")]
         if same:
             without = with_s
-            checks.append(checks[0])
         else:
             out_u, in_u = _lava(network, frames, x, ones)
             r_out, r_in = _reference(network, x, ones, device)
