@@ -69,25 +69,30 @@ order.  Lava's float ``LIFReset`` resets with ``u *= 0``, which would turn an ov
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .layout import reverse_order
+from razor_neuro.threads import choose_threads
+
+from .layout import flatten_spikes, reverse_order
+from .neuron import CubaParams, cuba_run
 from .netfile import NetFileError, NetLayer, Network
+from .synapse import conv_layer, dense_events, dense_layer
 from .timebase import frame_of_step, lava_latency
 
 __all__ = ["Reference", "ReferenceResult", "float_parameters", "lava_dense_weights", "MODES"]
 
 MODES = ("fixed_pt", "floating_pt")
-_M = float(1 << 23)          # Lava's max_uv_val (24-bit state)
-_CONV_WRAP = float(1 << 24)  # Lava's signed_clamp(bits=24)
+_M = 1 << 23  # Lava's max_uv_val (24-bit state)
 
 TensorLike = Union[torch.Tensor, np.ndarray]
+#: synaptic weights (float64): numpy for the event-driven fixed-point synapses on the CPU
+#: (:mod:`~razor_neuro.export.synapse`), torch otherwise
+Weight = Union[torch.Tensor, np.ndarray]
 
 
 # ----------------------------------------------------------------------------------
@@ -146,7 +151,7 @@ def float_parameters(layer: NetLayer) -> Dict[str, np.ndarray]:
 
 @dataclass
 class ReferenceResult:
-    """Result of :meth:`Reference.simulate`.
+    """Result of :meth:`Reference.simulate` (netx order, time last; views where possible).
 
     Attributes:
         outputs: per layer, output spikes [N, *layer.output_shape, T] (bool).
@@ -166,23 +171,18 @@ class ReferenceResult:
 @dataclass
 class _Layer:
     kind: str
-    shape: Tuple[int, ...]           # internal neuron shape (reversed netx order)
-    weight: Optional[torch.Tensor]   # dense: (in, out) transposed; conv: (out, in/g, kh, kw)
-    delay_groups: Optional[List[Tuple[int, torch.Tensor]]]
+    shape: Tuple[int, ...]           # output shape, netx order
+    in_shape: Tuple[int, ...]        # shape of the spikes the synapse reads, netx order
+    weight: Optional[Weight]         # dense: [in, out] (rows in in_shape order); conv: torch's
+    delay_groups: Optional[List[Tuple[int, Weight]]]
     weight_exp: int
-    stride: Tuple[int, int]
+    stride: Tuple[int, int]          # conv: torch order (y, x)
     padding: Tuple[int, int]
     dilation: Tuple[int, int]
     groups: int
     input_weight: float
-    bias: Optional[torch.Tensor]
-    decay_u: float
-    decay_v: float
-    vth: float
-
-
-def _reverse_axes(arr: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.transpose(arr, tuple(range(arr.ndim))[::-1]))
+    wrap_synapse: bool               # conv: a sum of |w| over the fan-in can pass 2**23
+    neuron: CubaParams
 
 
 class Reference:
@@ -193,12 +193,13 @@ class Reference:
             (from :func:`~razor_neuro.export.netfile.read_network`).
         mode: 'fixed_pt' (Loihi bit-accurate) or 'floating_pt' (Lava's float models
             with the same netx parameters).
-        device: torch device; default CUDA when available, else CPU.
-        cpu_threads: on CPU, torch's intra-op thread count during a simulation
-            (restored afterwards; process-global while it runs).  The default 1 is
-            fastest for the small per-step tensors and avoids OpenMP spin-wait
-            stalls on a shared machine (2 threads on a loaded 2-core box were up to
-            100x slower); None keeps torch's setting.
+        device: torch device; default CUDA when available, else CPU.  On the CPU the
+            fixed_pt synapses are event-driven integer kernels
+            (:mod:`~razor_neuro.export.synapse`); on CUDA, and in floating_pt, torch's
+            conv2d/matmul.  The neurons (:mod:`~razor_neuro.export.neuron`) always run
+            on the CPU.
+        threads: CPU threads of the kernels (the samples and rows are split between
+            them); default :func:`razor_neuro.threads.available_cores`.
 
     Shapes (netx order: (x, y, f) = W, H, C for 3-D, (n,) for dense):
         - input x: [N, *network.input_shape, T], 0/1 (any nonzero counts as a spike,
@@ -215,7 +216,7 @@ class Reference:
 
     def __init__(self, network: Network, mode: str = "fixed_pt",
                  device: Optional[Union[str, torch.device]] = None,
-                 cpu_threads: Optional[int] = 1) -> None:
+                 threads: Optional[int] = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.network = network
@@ -223,71 +224,80 @@ class Reference:
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
-        self.dtype = torch.float64
-        self.cpu_threads = cpu_threads
-        self._layers = [self._prepare(layer) for layer in network.layers]
+        self.threads = choose_threads(threads)
+        self.events = self.mode == "fixed_pt" and self.device.type == "cpu"
+        shapes = [network.input_shape] + [layer.output_shape for layer in network.layers]
+        self._layers = [self._prepare(layer, tuple(shapes[i]))
+                        for i, layer in enumerate(network.layers)]
         self.last_inputs: Optional[List[torch.Tensor]] = None
 
     # -- preparation ----------------------------------------------------------------
-    def _tensor(self, arr: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(arr, dtype=np.float64), device=self.device)
+    def _weight(self, w: np.ndarray) -> Weight:
+        """Weights for the synapses, float64: numpy for the event-driven kernels (fixed_pt
+        on the CPU), torch tensors otherwise.  In fixed_pt they are integers, and every
+        sum over a fan-in is an exact integer below 2**53 (checked)."""
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        if self.mode == "fixed_pt" and np.abs(w).sum() >= 2.0 ** 53:
+            raise NetFileError(f"{self.network.path}: weights whose sums reach 2**53 cannot "
+                               f"be simulated exactly")
+        return w if self.events else torch.as_tensor(w, device=self.device)
 
-    def _weight(self, w: np.ndarray, fan_in_axes: Tuple[int, ...]) -> torch.Tensor:
-        """Synaptic weights as float32 when every fixed-point sum of binary spikes stays an
-        exact float32 integer (sum of |w| over the fan-in < 2**24: ~2.5x faster conv2d),
-        else float64.  Float mode keeps float64, the precision of Lava's float models."""
-        w = np.asarray(w, dtype=np.float64)
-        bound = np.abs(w).sum(axis=fan_in_axes).max(initial=0.0)
-        exact32 = self.mode == "fixed_pt" and bound < 2.0 ** 24
-        return torch.as_tensor(w, dtype=torch.float32 if exact32 else torch.float64,
-                               device=self.device)
-
-    def _prepare(self, layer: NetLayer) -> _Layer:
+    def _prepare(self, layer: NetLayer, in_shape: Tuple[int, ...]) -> _Layer:
+        """Constants of one layer; ``in_shape``: the netx shape of the spikes it reads
+        (before a flatten connection: the previous layer's output shape)."""
         fixed = self.mode == "fixed_pt"
-        shape = reverse_order(layer.output_shape)
         weight = None
         delay_groups = None
+        bound = 0.0
         if layer.kind == "dense":
             w = lava_dense_weights(layer) if fixed else float_parameters(layer)["weights"]
-            if layer.delay is None:
-                weight = self._weight(w.T, (0,))
+            w, delay = w.T, None if layer.delay is None else layer.delay.T  # [in, out]
+            if layer.flatten_before and len(in_shape) > 1:
+                # rows from netx's flatten order to that of the unflattened spikes [x, y, f]
+                rows = np.arange(int(np.prod(in_shape))).reshape(reverse_order(in_shape))
+                rows = rows.transpose(tuple(range(len(in_shape)))[::-1]).reshape(-1)
+                w, delay = w[rows], None if delay is None else delay[rows]
+            if delay is None:
+                weight = self._weight(w)
             else:
-                delay_groups = []
-                for k in np.unique(layer.delay):
-                    wk = np.where(layer.delay == k, w, 0)
-                    delay_groups.append((int(k), self._weight(wk.T, (0,))))
+                delay_groups = [(int(k), self._weight(np.where(delay == k, w, 0)))
+                                for k in np.unique(delay)]
         elif layer.kind == "conv":
             w = np.asarray(layer.weight)[:, ::-1, ::-1, :].transpose(0, 3, 2, 1)
-            weight = self._weight(np.ascontiguousarray(w), (1, 2, 3))
-        bias = None
+            weight = self._weight(w)
+            bound = float(np.abs(w).sum(axis=(1, 2, 3)).max(initial=0.0))
+        bias = np.zeros(int(np.prod(layer.output_shape)))  # Lava adds a zero bias too
         if layer.bias is not None:
-            b = _reverse_axes(np.asarray(layer.bias, dtype=np.int64))
+            b = np.asarray(layer.bias, dtype=np.int64)
             if fixed:  # Lava stores bias_mant as int16, bias_exp = 6
                 b = ((b + (1 << 15)) % (1 << 16) - (1 << 15)) * 64
-            bias = self._tensor(b)
+            bias = np.ascontiguousarray(np.broadcast_to(b, layer.output_shape),
+                                        dtype=np.float64).reshape(-1)
         neuron = layer.neuron
         if fixed:
-            decay_u = (4096 - (neuron.du + 1)) / 4096
-            decay_v = (4096 - neuron.dv) / 4096
-            vth = float(neuron.threshold * 64)
+            cuba = CubaParams(decay_u=(4096 - (neuron.du + 1)) / 4096,
+                              decay_v=(4096 - neuron.dv) / 4096,
+                              vth=float(neuron.threshold * 64), bias=bias, fixed=True)
         else:
             params = float_parameters(layer)
-            decay_u = float(1 - params["du"][0])
-            decay_v = float(1 - params["dv"][0])
-            vth = float(params["vth"][0])
+            cuba = CubaParams(decay_u=float(1 - params["du"][0]),
+                              decay_v=float(1 - params["dv"][0]),
+                              vth=float(params["vth"][0]), bias=bias, fixed=False)
         stride = padding = dilation = (1, 1)
         if layer.kind == "conv":
             stride = reverse_order(layer.stride)      # torch order (y, x)
             padding = reverse_order(layer.padding)
             dilation = reverse_order(layer.dilation)
-        return _Layer(kind=layer.kind, shape=shape, weight=weight,
+        return _Layer(kind=layer.kind, shape=tuple(int(v) for v in layer.output_shape),
+                      in_shape=tuple(int(v) for v in in_shape), weight=weight,
                       delay_groups=delay_groups,
                       weight_exp=int(layer.weight_exp) if fixed else 0,  # float: in weights
                       stride=stride, padding=padding, dilation=dilation,
                       groups=int(layer.groups),
                       input_weight=float(layer.input_weight or 0)
                       if layer.kind == "input" else 0.0,
-                      bias=bias, decay_u=decay_u, decay_v=decay_v, vth=vth)
+                      wrap_synapse=fixed and layer.kind == "conv" and bound >= _M,
+                      neuron=cuba)
 
     # -- public API -------------------------------------------------------------------
     def run(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]] = None,
@@ -356,23 +366,7 @@ class Reference:
         """
         if stream and not reset:
             raise ValueError("stream=True needs reset=True")
-        with self._threads():
-            return self._simulate(x, gates, stream, reset, states)
-
-    @contextlib.contextmanager
-    def _threads(self) -> Iterator[None]:
-        if self.device.type != "cpu" or self.cpu_threads is None:
-            yield
-            return
-        before = torch.get_num_threads()
-        if before == self.cpu_threads:
-            yield
-            return
-        torch.set_num_threads(self.cpu_threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
+        return self._simulate(x, gates, stream, reset, states)
 
     def _simulate(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]],
                   stream: bool, reset: bool, states: bool) -> ReferenceResult:
@@ -385,33 +379,36 @@ class Reference:
                                f", T]")
         n, steps = int(xt.shape[0]), int(xt.shape[-1])
         gate_map = self._gates(gates, n, steps)
-        # pre-roll: layer i runs lava_latency(i) steps before its window (see module doc)
-        first = lava_latency(net, 0)
-        s = self._to_internal(xt != 0).to(self.dtype)
-        s = torch.cat([s.new_zeros((first,) + s.shape[1:]), s])
         result = ReferenceResult(outputs=[], inputs=[],
                                  currents=[] if states else None,
                                  voltages=[] if states else None)
+        # pre-roll: layer i runs pre = lava_latency(i) steps before its window (module doc);
+        # s [N, *in, S] holds the spikes into layer i's synapse, s[..., j] arriving at its
+        # step j + lag
+        first = lava_latency(net, 0)
+        s, lag = (xt != 0), first
         for index, (layer, prep) in enumerate(zip(net.layers, self._layers)):
             pre = first + index
-            if index:  # the synapse's empty buffer on the first step
-                s = torch.cat([s.new_zeros((1,) + s.shape[1:]), s])
-            if layer.flatten_before:
-                s = s.reshape(s.shape[0], n, -1)
             gate = gate_map.get(index)
             if gate is not None:
-                g = gate[torch.as_tensor(frame_of_step(pre, steps), device=gate.device)]
-                s = s * g.reshape(g.shape + (1,) * (s.dim() - 2))
-            result.inputs.append(self._to_external(s[pre:] != 0))
-            a = self._synapse(prep, s, stream, pre)
-            spikes, u, v = self._neurons(prep, a, pre if reset else None, states)
+                g = gate[:, torch.as_tensor(frame_of_step(pre, steps)[lag:], device=gate.device)]
+                s = s & g.reshape((n,) + (1,) * (s.dim() - 2) + (g.shape[-1],))
+            received = s[..., pre - lag:]
+            if layer.flatten_before and s.dim() > 3:  # what netx's flatten delivers
+                received = torch.from_numpy(flatten_spikes(received.cpu().numpy()))
+            result.inputs.append(received)
+            spikes, u, v = self._layer(prep, s, stream, pre, lag,
+                                       (pre, steps) if reset else (None, 0), states)
+            spikes = torch.from_numpy(spikes).reshape((n,) + prep.shape + (-1,))
+            u = torch.from_numpy(u).reshape((n,) + prep.shape + (-1,))
+            v = torch.from_numpy(v).reshape((n,) + prep.shape + (-1,))
             if stream and self.mode == "floating_pt" and n > 1:
-                spikes = self._poison(spikes, u[-1], v[-1])
-            result.outputs.append(self._to_external(spikes[pre:]))
+                spikes = self._poison(spikes, u[..., -1], v[..., -1])
+            result.outputs.append(spikes[..., pre:])
             if states:
-                result.currents.append(self._to_external(u[pre:]))
-                result.voltages.append(self._to_external(v[pre:]))
-            s = spikes.to(self.dtype)
+                result.currents.append(u[..., pre:])
+                result.voltages.append(v[..., pre:])
+            s, lag = spikes.to(self.device), 1
         self.last_inputs = result.inputs
         return result
 
@@ -423,6 +420,7 @@ class Reference:
 
     def _gates(self, gates: Optional[Mapping[int, TensorLike]], n: int,
                steps: int) -> Dict[int, torch.Tensor]:
+        """``{layer: bool [N, T]}`` from ``[T]`` or ``[N, T]`` gates."""
         out: Dict[int, torch.Tensor] = {}
         for key, value in (gates or {}).items():
             index = int(key)
@@ -431,63 +429,88 @@ class Reference:
                                  f"{len(self.network.layers)} layers")
             g = self._as_tensor(value).to(torch.bool)
             if tuple(g.shape) == (steps,):
-                g = g.reshape(steps, 1).expand(steps, n)
-            elif tuple(g.shape) == (n, steps):
-                g = g.t()
-            else:
+                g = g.reshape(1, steps).expand(n, steps)
+            elif tuple(g.shape) != (n, steps):
                 raise ValueError(f"gate for layer {index} has shape {tuple(g.shape)}; "
                                  f"expected [{steps}] or [{n}, {steps}]")
-            out[index] = g.to(self.dtype)  # [T, N]
+            out[index] = g
         return out
 
-    @staticmethod
-    def _to_internal(x: torch.Tensor) -> torch.Tensor:
-        """[N, *netx_shape, T] -> [T, N, *reversed(netx_shape)]."""
-        nd = x.dim() - 2
-        return x.permute(x.dim() - 1, 0, *[nd - j for j in range(nd)])
+    def _layer(self, p: _Layer, s: torch.Tensor, stream: bool, pre: int, lag: int,
+               resets: Tuple[Optional[int], int], states: bool
+               ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Synapse and neurons of one layer (arguments as :meth:`_synapse`; ``resets`` =
+        (phase, window) of :func:`~razor_neuro.export.neuron.cuba_run`): spikes
+        [N, K, S + lag] and u, v as there."""
+        n, steps = s.shape[0], s.shape[-1]
+        phase, window = resets
+        if self.events and p.kind == "conv":
+            return conv_layer(p.neuron, s.numpy(), p.weight, p.shape[:2], p.stride,
+                              p.padding, p.dilation, p.wrap_synapse, lag, phase, window,
+                              states, self.threads)
+        if self.events and p.kind == "dense" and p.delay_groups is None:
+            return dense_layer(p.neuron, s.reshape(n, -1, steps).numpy(), p.weight,
+                               p.weight_exp, lag, phase, window, states, self.threads)
+        a, lag = self._synapse(p, s, stream, pre, lag)
+        return cuba_run(p.neuron, a.detach().cpu().numpy().reshape(n, -1, a.shape[-1]), lag,
+                        phase, window, states, self.threads)
 
-    @staticmethod
-    def _to_external(x: torch.Tensor) -> torch.Tensor:
-        """[T, N, *internal] -> [N, *netx_shape, T] (contiguous)."""
-        nd = x.dim() - 2
-        return x.permute(1, *[1 + nd - j for j in range(nd)], 0).contiguous()
+    def _synapse(self, p: _Layer, s: torch.Tensor, stream: bool, pre: int,
+                 lag: int) -> Tuple[torch.Tensor, int]:
+        """Synaptic input of every step.
 
-    def _shift(self, a: torch.Tensor, weight_exp: int) -> torch.Tensor:
+        Args:
+            p: the prepared layer.
+            s: [N, *p.in_shape, S] bool spikes, ``s[..., j]`` arriving at the layer's step
+                ``j + lag``.
+            stream, pre: see :meth:`simulate` (``pre`` = the layer's pre-roll steps).
+
+        Returns:
+            (a [N, *p.shape, S'], lag'): ``a[..., j]`` is the input of step ``j + lag'``.
+        """
+        n, steps = s.shape[0], s.shape[-1]
+        if p.kind == "input":
+            return s.to(torch.float64) * p.input_weight, lag
+        if p.kind == "dense":
+            flat = s.reshape(n, -1, steps)
+            if p.delay_groups is None:
+                return self._dense(flat, p.weight, p.weight_exp), lag
+            # axonal delays move input across the timeline: build it whole (from step 0)
+            total = torch.zeros((n,) + p.shape + (steps + lag,), dtype=torch.float64,
+                                device=self.device)
+            for delay, weight in p.delay_groups:
+                part = self._dense(flat, weight, p.weight_exp).to(torch.float64)
+                part = torch.cat([part.new_zeros(part.shape[:-1] + (lag,)), part], -1)
+                total += self._delayed(part, delay, stream, pre)
+            return total, 0
+        return self._conv(p, s), lag
+
+    def _dense(self, s: torch.Tensor, weight: Weight, weight_exp: int) -> torch.Tensor:
+        """Dense synapse of [N, I, S] bool spikes -> [N, O, S], each sum shifted by
+        ``weight_exp`` (Lava's arithmetic shift; exact in float too: a power-of-two
+        scaling of an integer, floored)."""
+        if self.events:
+            return torch.from_numpy(dense_events(s.numpy(), weight, weight_exp, self.threads))
+        a = torch.einsum("nis,io->nos", s.to(torch.float64), weight)
         if self.mode != "fixed_pt" or weight_exp == 0:
             return a
-        if weight_exp > 0:
-            return a * float(2 ** weight_exp)
-        return torch.floor(a * (0.5 ** (-weight_exp)))
+        return torch.floor(a * 2.0 ** weight_exp)
 
-    def _synapse(self, p: _Layer, s: torch.Tensor, stream: bool, pre: int) -> torch.Tensor:
-        """Synaptic input a_in of every step: [P+T, N, *in] -> [P+T, N, *out] (``pre`` =
-        P pre-roll steps before the window)."""
-        steps, n = s.shape[:2]
-        if p.kind == "input":
-            return s * p.input_weight
-        if p.kind == "dense":
-            flat = s.reshape(steps, n, -1)
-            if p.delay_groups is None:
-                return self._shift(self._matmul(flat, p.weight), p.weight_exp)
-            total = torch.zeros((steps, n) + p.shape, dtype=self.dtype, device=self.device)
-            for delay, weight in p.delay_groups:
-                part = self._shift(self._matmul(flat, weight), p.weight_exp)
-                total += self._delayed(part, delay, stream, pre)
-            return total
-        a = F.conv2d(s.reshape(steps * n, *s.shape[2:]).to(p.weight.dtype), p.weight,
-                     stride=p.stride, padding=p.padding, dilation=p.dilation,
-                     groups=p.groups).to(self.dtype)
-        if self.mode == "fixed_pt":  # Lava's signed_clamp(bits=24): wrap-around
-            a = torch.remainder(a + _M, _CONV_WRAP) - _M
-        return a.reshape(steps, n, *a.shape[1:])
-
-    def _matmul(self, s: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """``s @ weight`` in the weight's precision, returned in the state precision."""
-        return (s.to(weight.dtype) @ weight).to(self.dtype)
+    def _conv(self, p: _Layer, s: torch.Tensor) -> torch.Tensor:
+        """Conv synapse of [N, x, y, f, S] bool spikes -> [N, x', y', f', S] with torch,
+        wrapped to 24 bits as Lava's ``signed_clamp`` does where a sum can pass 2**23."""
+        n, steps = s.shape[0], s.shape[-1]  # as torch's [R, C, H, W] images, R = (n, t)
+        images = s.permute(0, 4, 3, 2, 1).reshape(n * steps, *s.shape[3:0:-1])
+        a = F.conv2d(images.to(torch.float64), p.weight, stride=p.stride,
+                     padding=p.padding, dilation=p.dilation, groups=p.groups)
+        a = a.reshape(n, steps, *a.shape[1:]).permute(0, 4, 3, 2, 1)
+        if p.wrap_synapse:
+            a = torch.remainder(a + _M, 2 * _M) - _M
+        return a
 
     @staticmethod
     def _delayed(a: torch.Tensor, delay: int, stream: bool, pre: int) -> torch.Tensor:
-        """Delay [P+T, N, n] by ``delay`` steps.
+        """Delay [N, n, P+T] by ``delay`` steps.
 
         Streaming, the Lava timeline is sample 0's pre-roll and window, then the windows of
         samples 1.. back to back: a delayed contribution crosses into the next window, and
@@ -496,87 +519,19 @@ class Reference:
         """
         if delay == 0:
             return a
-        steps, n = a.shape[:2]
+        n, steps = a.shape[0], a.shape[-1]
         window = steps - pre
         if stream:
-            flat = torch.cat([a[:, 0], a[pre:, 1:].transpose(0, 1).reshape(-1, a.shape[2])])
+            rest = a[1:, :, pre:].permute(1, 0, 2).reshape(a.shape[1], -1)
+            flat = torch.cat([a[0], rest], 1)
             moved = torch.zeros_like(flat)
-            if delay < flat.shape[0]:
-                moved[delay:] = flat[:-delay]
-            return torch.stack([moved[k * window:k * window + steps] for k in range(n)], 1)
+            if delay < flat.shape[1]:
+                moved[:, delay:] = flat[:, :-delay]
+            return torch.stack([moved[:, k * window:k * window + steps] for k in range(n)])
         out = torch.zeros_like(a)
         if delay < steps:
-            out[delay:] = a[:-delay]
+            out[..., delay:] = a[..., :-delay]
         return out
-
-    def _neurons(self, p: _Layer, a: torch.Tensor, pre: Optional[int], states: bool
-                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """CUBA dynamics over time, one Lava LIF step per time step, on the host in numpy
-        (in-place ufuncs: far less per-step overhead than torch on small tensors; the same
-        IEEE float64 operations in the same order as Lava's integer ones, exact below 2**53).
-
-        Args:
-            p: the prepared layer.
-            a: [S, N, *shape] synaptic input of every step.
-            pre: reset u and v before steps ``pre + k*T`` (any k, also before ``pre``:
-                netx resets by phase), or None for no resets.
-            states: return u, v of every step instead of the last.
-
-        Returns:
-            (spikes [S, N, *shape] bool, u, v): u, v are [S, N, *shape] with ``states``,
-            else [1, N, *shape] (the last step).
-        """
-        steps = a.shape[0]
-        window = steps - (pre or 0)
-        resets = pre is not None and window > 0  # an empty window (T = 0) has no phase
-        a = a.detach().cpu().numpy()
-        spikes = np.empty(a.shape, dtype=bool)
-        u = np.zeros(a.shape[1:], dtype=np.float64)
-        v = np.zeros_like(u)
-        u_all = np.empty(a.shape) if states else None
-        v_all = np.empty(a.shape) if states else None
-        bias = p.bias.cpu().numpy() if p.bias is not None else None
-        vth = p.vth
-        fixed = self.mode == "fixed_pt"
-        if fixed:
-            a = a * 64.0  # Lava left-shifts the synaptic input by act_shift = 6
-            wrap, clip = self._bounds(torch.from_numpy(a), p)
-        two_m = 2 * _M
-        full_u = fixed and p.decay_u == 0.0  # iDecay = 4096: u = a exactly
-        keep_u = fixed and p.decay_u == 1.0  # iDecay = 0: no current decay
-        with np.errstate(all="ignore"):  # float mode: overflow to inf/nan as in Lava
-            for t in range(steps):
-                if resets and (t - pre) % window == 0:
-                    u.fill(0.0)
-                    v.fill(0.0)
-                if full_u:
-                    np.copyto(u, a[t])
-                else:
-                    if not keep_u:
-                        np.multiply(u, p.decay_u, out=u)  # float: u = u * (1 - du) + a
-                        if fixed:
-                            np.trunc(u, out=u)
-                    np.add(u, a[t], out=u)
-                if fixed and wrap:  # Lava: > 2**23 -> -2**24, <= -2**23 -> +2**24
-                    u = np.where(u > _M, u - two_m, np.where(u <= -_M, u + two_m, u))
-                if not fixed or p.decay_v != 1.0:
-                    np.multiply(v, p.decay_v, out=v)   # float: v = v * (1 - dv) + u + bias
-                    if fixed:
-                        np.trunc(v, out=v)
-                np.add(v, u, out=v)
-                if bias is not None:
-                    np.add(v, bias, out=v)
-                if fixed and clip:
-                    np.clip(v, -_M + 1, _M - 1, out=v)
-                s = spikes[t]
-                np.greater(v, vth, out=s)
-                np.copyto(v, 0.0, where=s)
-                if states:
-                    u_all[t] = u
-                    v_all[t] = v
-        if not states:
-            u_all, v_all = u[None], v[None]
-        return torch.from_numpy(spikes), torch.from_numpy(u_all), torch.from_numpy(v_all)
 
     @staticmethod
     def _poison(spikes: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -584,7 +539,7 @@ class Reference:
         ended a window at +-inf/nan stays nan (silent) in every later window.
 
         Args:
-            spikes: [T, N, *shape] bool; u, v: final states [N, *shape].
+            spikes: [N, *shape, S] bool; u, v: final states [N, *shape].
 
         Returns:
             spikes with the poisoned (sample, neuron) pairs silenced.
@@ -595,34 +550,4 @@ class Reference:
         seen = torch.cumsum(bad.to(torch.int64), dim=0) > 0
         poisoned = torch.zeros_like(bad)
         poisoned[1:] = seen[:-1]
-        return spikes & ~poisoned.unsqueeze(0)
-
-    @staticmethod
-    def _bounds(a: torch.Tensor, p: _Layer) -> Tuple[bool, bool]:
-        """Whether the 24-bit current wrap and the voltage clip can ever act.
-
-        Uses |u_t| <= |decay_u| |u_(t-1)| + max|a_t| and
-        |v_t| <= |decay_v| |v_(t-1)| + |u_t| + max|bias|; when the bounds stay below
-        2**23 (resp. 2**23 - 1) the operation is a no-op and is skipped.
-
-        Args:
-            a: [T, N, *shape] synaptic input already shifted by 6 bits.
-            p: the prepared layer.
-
-        Returns:
-            (wrap_needed, clip_needed)
-        """
-        if a.numel() == 0:
-            return False, False
-        peak = a.abs().reshape(a.shape[0], -1).amax(dim=1).cpu().numpy().tolist()
-        bias = float(p.bias.abs().max()) if p.bias is not None else 0.0
-        fu, fv = abs(p.decay_u), abs(p.decay_v)
-        bound_u = bound_v = 0.0
-        clip = False
-        for value in peak:
-            bound_u = bound_u * fu + value
-            if bound_u >= _M:
-                return True, True
-            bound_v = bound_v * fv + bound_u + bias
-            clip = clip or bound_v >= _M - 1
-        return False, clip
+        return spikes & ~poisoned.unsqueeze(-1)

@@ -235,13 +235,13 @@ def test_cli_verify_state(bundle_dir: Path, tmp_path: Path, capsys: pytest.Captu
     assert v["mismatches"] == 0 and v["state_mismatches"] == 0 and v["agree"]
     assert all(r["current_mismatches"] == 0 and r["voltage_mismatches"] == 0
                for r in v["layers"])
-    real = Reference._neurons
+    real = Reference._layer
 
-    def shifted(self, p, a, pre, states):
-        spikes, u, v = real(self, p, a, pre, states)
+    def shifted(self, *args):
+        spikes, u, v = real(self, *args)
         return spikes, u, v + (v != 0)  # off by one unit wherever the voltage is non-zero
 
-    monkeypatch.setattr(Reference, "_neurons", shifted)
+    monkeypatch.setattr(Reference, "_layer", shifted)
     assert main(["verify", str(bundle_dir), "--samples", "3", "--state",
                  "--out", str(tmp_path / "s2")]) == 1
     bad = json.loads((tmp_path / "s2" / "verify.json").read_text())
