@@ -35,8 +35,9 @@ def to_netx(x: np.ndarray) -> np.ndarray:
     return swap_spike_order(x)
 
 
-def load_test_samples(bundle: Bundle, n: int, start: int = 0) -> Samples:
-    """The first ``n`` test samples (from ``start``) of the bundle's dataset.
+def load_test_samples(bundle: Bundle, n: int | None, start: int = 0) -> Samples:
+    """The first ``n`` test samples (from ``start``) of the bundle's dataset; ``n=None``:
+    every test sample from ``start`` on (the whole test split from 0).
 
     Raises:
         ValueError: when the recreated dataset is not the one the bundle was exported
@@ -49,10 +50,11 @@ def load_test_samples(bundle: Bundle, n: int, start: int = 0) -> Samples:
         raise ValueError(f"{bundle.path / 'manifest.json'}: the dataset recreated from "
                          "'dataset' differs from the one the bundle was exported with "
                          "(test_data_sha256); its generator or files changed")
-    if n < 1 or start < 0 or start + n > len(data):
+    count = len(data) - start if n is None else n
+    if count < 1 or start < 0 or start + count > len(data):
         raise ValueError(f"--samples: the test split has {len(data)} samples, asked for "
-                         f"{n} from {start}")
-    xs, ys = zip(*(data[i] for i in range(start, start + n)))
+                         f"{'all' if n is None else n} from {start}")
+    xs, ys = zip(*(data[i] for i in range(start, start + count)))
     x = to_netx(np.stack([np.asarray(v) for v in xs]).astype(np.uint8))
     expected = (*bundle.input_shape, bundle.frames)
     if tuple(x.shape[1:]) != expected:
@@ -101,9 +103,10 @@ def write_json(path: str | Path, data: dict[str, Any]) -> Path:
     return write_file(path, json.dumps(data, indent=2).encode())
 
 
-def run_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt",
+def run_bundle(bundle: Bundle, n_samples: int | None, tag: str = "fixed_pt",
                start: int = 0) -> dict[str, Any]:
-    """Run ``n_samples`` test samples through the bundle on Lava in one streamed run.
+    """Run ``n_samples`` test samples (None: all from ``start``) through the bundle on Lava
+    in one streamed run.
 
     Returns:
         The ``run.json`` content: accuracy, predictions, labels, per-layer spike counts
@@ -118,7 +121,7 @@ def run_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt",
         "bundle": str(bundle.path),
         "bundle_id": bundle.id, "bundle_sha256": bundle.sha256,
         "source": f"lava {tag}",
-        "samples": n_samples,
+        "samples": len(samples.labels),
         "first_sample": start,
         "steps": run.steps,
         "accuracy": float((pred == samples.labels).mean()),

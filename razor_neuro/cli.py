@@ -282,6 +282,18 @@ def _integer(low: int) -> Callable[[str], int]:
 _positive, _non_negative = _integer(1), _integer(0)
 
 
+def _samples(text: str) -> int | None:
+    """argparse type of ``--samples``: an integer >= 1, or ``all`` (None: every test sample
+    from ``--start`` on)."""
+    if text == "all":
+        return None
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1 or 'all', got {text!r}") from None
+
+
 def _version() -> str:
     from importlib import metadata
     try:
@@ -356,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     tags = ["fixed_pt", "floating_pt"]
     r = command("run", "run a bundle on the Loihi simulator over test samples")
     r.add_argument("bundle", help="bundle directory")
-    r.add_argument("--samples", type=_positive, default=32, help="test samples streamed in one run")
+    r.add_argument("--samples", type=_samples, default=32,
+                   help="test samples streamed in one run, or all (the test split from --start)")
     r.add_argument("--start", type=_non_negative, default=0, help="index of the first test sample")
     r.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
     r.add_argument("--out", required=True, help="directory for run.json")
@@ -389,13 +402,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "path to your own TOML")
     rp.add_argument("--ann-profile", default="cmos45nm",
                     help="ANN baseline profile for the dense-MAC equivalent (name or TOML path)")
-    rp.add_argument("--samples", type=_positive, default=32, help="test samples (bundle mode)")
+    rp.add_argument("--samples", type=_samples, default=32,
+                    help="test samples (bundle mode), or all (the test split from --start)")
     rp.add_argument("--start", type=_non_negative, default=0, help="index of the first test sample")
     rp.add_argument("--source", default="lava", choices=["lava", "reference"],
                     help="where the counts come from: Lava fixed_pt runs, or the torch "
                          "reference licensed by a verify run on the same samples")
     rp.add_argument("--verify-samples", type=_positive,
-                    help="with --source reference: verify on the first K samples (default all)")
+                    help="with --source reference: Lava licenses the reference on the first K "
+                         "samples (default: all of them; 32 with --samples all)")
     rp.add_argument("--compare", metavar="OTHER_BUNDLE",
                     help="a second bundle, run on the same samples and shown side by side")
     rp.add_argument("--out", help="report directory (default reports/<bundle or net name>)")

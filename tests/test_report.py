@@ -91,6 +91,8 @@ def test_files_and_json_keys(report_dir: Path, data: dict, bundle_dir: Path) -> 
     assert data["sha256"] in md and "Lava fixed_pt" in md and "lava-nc 0.10.0" in md
     assert data["bundle_id"] == load_bundle(bundle_dir).id and f"`{data['bundle_id']}`" in md
     assert "0 mismatches" in md
+    assert src["lava_checked_samples"] == SAMPLES
+    assert f"- **Lava vs. reference:** compared on {SAMPLES} of the {SAMPLES} samples\n" in md
 
 
 def test_accuracy_is_the_deploy_accuracy_of_the_same_samples(data: dict, bundle_dir: Path) -> None:
@@ -286,6 +288,9 @@ def test_reference_source_is_licensed_by_verify_and_agrees(bundle_dir: Path, dat
     assert all(v["mismatches"] == 0 and v["input_mismatches"] == 0 and v["samples"] == 2
                for v in src["verify"])
     assert "verify" in (out / "report.md").read_text()
+    assert src["lava_checked_samples"] == 2
+    assert ("- **Lava vs. reference:** compared on 2 of the 4 samples; the other 2 ran on the "
+            "reference alone\n") in (out / "report.md").read_text()
     for a, b in zip(ref["layers"] + ref["without_schedule"]["layers"],
                     data["layers"] + data["without_schedule"]["layers"]):
         for key in ("input_spikes", "output_spikes", "synops", "neuron_updates", "energy_pj"):
@@ -366,6 +371,67 @@ def test_report_option_combinations_are_checked_by_the_cli(argv: list[str], mess
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["run", "report"])
+def test_samples_all_parses_as_none(command: str, capsys: pytest.CaptureFixture) -> None:
+    from razor_neuro.cli import build_parser
+    parse = build_parser().parse_args
+    assert parse([command, "b", "--samples", "all", "--out", "o"]).samples is None
+    assert parse([command, "b", "--samples", "7", "--out", "o"]).samples == 7
+    with pytest.raises(SystemExit) as exc:
+        parse([command, "b", "--samples", "most", "--out", "o"])
+    assert exc.value.code == 2
+    assert "--samples: expected an integer >= 1 or 'all', got 'most'" in capsys.readouterr().err
+
+
+def test_whole_test_set_licence_default() -> None:
+    from razor_neuro.export.report import make
+    assert make.LICENCE_SAMPLES == 32
+
+
+def _split_size(bundle: Path) -> int:
+    from razor_neuro.data import dataset_from_spec
+    return len(dataset_from_spec(load_bundle(bundle).manifest["dataset"], train=False))
+
+
+def test_samples_all_loads_every_test_sample(bundle_dir: Path, tmp_path: Path) -> None:
+    b, n = load_bundle(bundle_dir), _split_size(bundle_dir)
+    every = load_test_samples(b, None)
+    assert every.x.shape[0] == len(every.labels) == n > SAMPLES
+    rest = load_test_samples(b, None, 5)
+    assert np.array_equal(rest.x, every.x[5:]) and np.array_equal(rest.labels, every.labels[5:])
+    with pytest.raises(ValueError, match=f"the test split has {n} samples, asked for all from {n}"):
+        load_test_samples(b, None, n)
+    assert main(["run", str(bundle_dir), "--samples", "all", "--out", str(tmp_path)]) == 0
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["samples"] == len(run["predictions"]) == n
+
+
+def test_report_over_the_whole_test_set_states_the_lava_check(
+        bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    """--samples all with the reference: every test sample counted, Lava licensing the
+    reference on the first LICENCE_SAMPLES of them (5 here, as the split has fewer than 32)."""
+    from razor_neuro.export.report import make
+    monkeypatch.setattr(make, "LICENCE_SAMPLES", 5)
+    n, out = _split_size(bundle_dir), tmp_path / "all"
+    assert main(["report", str(bundle_dir), "--samples", "all", "--source", "reference",
+                 "--out", str(out)]) == 0
+    d = json.loads((out / "report.json").read_text())
+    assert d["samples"] == n and d["first_sample"] == 0
+    assert d["source"]["lava_checked_samples"] == 5
+    assert [v["samples"] for v in d["source"]["verify"]] == [5, 5]  # with and without schedule
+    assert (f"- **Lava vs. reference:** compared on 5 of the {n} samples; the other {n - 5} ran "
+            "on the reference alone\n") in (out / "report.md").read_text()
+    assert f"per sample over {n} sample(s)" in capsys.readouterr().out
+    out3 = tmp_path / "three"
+    assert main(["report", str(bundle_dir), "--samples", "all", "--source", "reference",
+                 "--verify-samples", "3", "--out", str(out3)]) == 0
+    d3 = json.loads((out3 / "report.json").read_text())
+    assert d3["source"]["lava_checked_samples"] == 3 and d3["samples"] == n
+    for a, b in zip(d3["layers"], d["layers"]):
+        assert a["synops"] == b["synops"]  # same counts, another licence
+
+
 def _fake_report(tmp: Path, text: str) -> None:
     (tmp / "report.md").write_text(text)
     (tmp / "report.json").write_text(json.dumps({"format": FORMAT}))
@@ -409,11 +475,12 @@ def _tiny_report(kind: str = "bundle", compare: bool = False) -> report_data.Rep
         check = report_data.Agreement(method="m", mismatches=0, input_mismatches=0,
                                       layers=layers)
         source = report_data.Source(kind="lava", tag="fixed_pt", description="d", licence="l",
-                                    cross_check=report_data.CrossCheck(
+                                    lava_checked_samples=3, cross_check=report_data.CrossCheck(
                                         method="m", samples=3, mismatches=0, runs=[check]))
     else:
         source = report_data.Source(kind="reference", tag="fixed_pt", description="d",
-                                    licence="l", verify=[report_data.VerifyRun(
+                                    licence="l", lava_checked_samples=1,
+                                    verify=[report_data.VerifyRun(
                                         samples=1, steps=5, mismatches=0, tolerance=0,
                                         agree=True, lava="fixed_pt", reference="torch",
                                         gates="no schedule", input_mismatches=0,

@@ -167,13 +167,17 @@ class VerifyRun:
 @dataclass(kw_only=True)
 class Source:
     """Where the counts come from (``kind`` ``lava`` or ``reference``, Lava ``tag``) and why
-    they can be trusted: a cross-check (lava) or the verify runs (reference)."""
+    they can be trusted: a cross-check (lava) or the verify runs (reference).
+
+    ``lava_checked_samples``: on how many of the samples Lava and the reference were
+    compared: all of them with ``lava``; with ``reference`` the first K that licensed it."""
     kind: str
     tag: str
     description: str
     cross_check: Optional[CrossCheck] = field(default=None, metadata=OPTIONAL)
     verify: Optional[list[VerifyRun]] = field(default=None, metadata=OPTIONAL)
     licence: str
+    lava_checked_samples: int
 
 
 @dataclass(kw_only=True)

@@ -25,7 +25,12 @@ from razor_neuro.export.report.markdown import markdown
 from razor_neuro.export.report.measure import Measurement, measure_bundle, measure_net, net_label
 from razor_neuro.export.report.schema import FILES, FORMAT, ReportError
 
-__all__ = ["ReportResult", "default_out", "report_bundle", "report_net", "write_report_dir"]
+__all__ = ["LICENCE_SAMPLES", "ReportResult", "default_out", "report_bundle", "report_net",
+           "write_report_dir"]
+
+#: with every test sample (``samples=None``) and the reference as the source, Lava licenses
+#: the reference on this many of them (the first) unless ``verify_samples`` says otherwise
+LICENCE_SAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -82,15 +87,17 @@ def _write(out: str | Path, primary: Measurement, prof: HardwareProfile, ann: Ha
 
 
 def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
-                  ann_profile: str = "cmos45nm", samples: int = 32, start: int = 0,
+                  ann_profile: str = "cmos45nm", samples: Optional[int] = 32, start: int = 0,
                   source: str = "lava", verify_samples: Optional[int] = None,
                   compare: Optional[str | Path] = None, overwrite: bool = False,
                   device: Optional[str] = None) -> ReportResult:
-    """Measure a bundle on ``samples`` test samples from ``start`` (and ``compare``, a second
-    bundle, on the same ones) with and without its schedule, and write the report to ``out``.
+    """Measure a bundle on ``samples`` test samples from ``start`` (None: all of them; and
+    ``compare``, a second bundle, on the same ones) with and without its schedule, and write
+    the report to ``out``.
 
     Profiles are shipped names or paths to TOML files; ``source``/``verify_samples``: see
-    :func:`~.measure.measure_bundle`.
+    :func:`~.measure.measure_bundle`, except that with ``samples=None`` and the reference as
+    the source ``verify_samples`` defaults to :data:`LICENCE_SAMPLES` (or all, when fewer).
 
     Raises:
         ReportError: bad profile, bundle or samples; ``compare`` made for another input
@@ -110,6 +117,8 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
                     f"--compare: {other_b.path} has another '{key}' than {b.path}; "
                     f"bundles are compared on the same test samples")
     smp = load_test_samples(b, samples, start)
+    if samples is None and source == "reference" and verify_samples is None:
+        verify_samples = min(LICENCE_SAMPLES, len(smp.labels))
     primary = measure_bundle(b, smp, source, verify_samples, start, device)
     other = None if other_b is None else measure_bundle(other_b, smp, source, verify_samples,
                                                         start, device)

@@ -58,6 +58,13 @@ def _licence(net: NetworkReport) -> list[str]:
         cc = src.cross_check
         lines.append(f"  - cross-check ({cc.method}): {cc.mismatches} mismatches "
                      f"(outputs and gated inputs of every layer)")
+    k, n = src.lava_checked_samples, net.samples
+    if net.kind != "bundle":
+        lines.append("- **Lava vs. reference:** compared on this input")
+    else:
+        lines.append(f"- **Lava vs. reference:** compared on {k:,} of the {n:,} sample"
+                     + ("s" if n != 1 else "")
+                     + ("" if k == n else f"; the other {n - k:,} ran on the reference alone"))
     return lines
 
 

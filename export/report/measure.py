@@ -287,7 +287,7 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
             cross_check=CrossCheck(method=f"torch reference {TAG} on the same samples",
                                    samples=n, mismatches=total, runs=checks),
             licence=f"counts measured on Lava {TAG} itself; torch reference cross-check: "
-                    f"{total} mismatches over {n} samples")
+                    f"{total} mismatches over {n} samples", lava_checked_samples=n)
     else:
         from razor_neuro.export.verify import verify_bundle
         k = n if verify_samples is None else int(verify_samples)
@@ -317,7 +317,8 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
             verify=results,
             licence=f"razor-neuro verify: Lava {TAG} and the reference agree spike for "
                     f"spike (0 mismatches) on the first {k} of these samples"
-                    + ("" if same else ", with and without the schedule"))
+                    + ("" if same else ", with and without the schedule"),
+            lava_checked_samples=k)
     path = Path(bundle.path).resolve()
     return Measurement(
         label=path.name, kind="bundle", path=str(path), sha256=bundle.sha256,
@@ -374,7 +375,7 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
             cross_check=CrossCheck(method=f"torch reference {TAG} on the same input",
                                    samples=1, mismatches=total, runs=[check]),
             licence=f"counts measured on Lava {TAG} itself; torch reference cross-check: "
-                    f"{total} mismatches")
+                    f"{total} mismatches", lava_checked_samples=1)
     else:
         from razor_neuro.export.verify import verify_net
         result = _verify_summary(verify_net(net, spikes, steps, TAG, 0, device), "no schedule")
@@ -387,7 +388,7 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
                         f"of {x.shape[-1]} steps on {Path(spikes).name}, no schedule",
             verify=[result],
             licence=f"razor-neuro verify --net: Lava {TAG} and the reference agree spike "
-                    f"for spike (0 mismatches) on this input")
+                    f"for spike (0 mismatches) on this input", lava_checked_samples=1)
     sha = sha256_file(Path(net))
     return Measurement(
         label=net_label(net), kind="net", path=str(Path(net).resolve()), sha256=sha,
