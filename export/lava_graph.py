@@ -44,7 +44,7 @@ from razor_neuro.export.processes import FrameGate, SpikeRecorder, StateRecorder
 from razor_neuro.export.layout import flatten_spikes  # noqa: E402
 from razor_neuro.export.netfile import (NetLayer, Network,  # noqa: E402
                                         read_network)
-from razor_neuro.export.reference import float_parameters  # noqa: E402
+from razor_neuro.export.weights import float_parameters  # noqa: E402
 from razor_neuro.export.timebase import (cut_windows, gate_first_step, lava_stream,  # noqa: E402
                                          layer_reset_offset, window_start)
 

@@ -1,71 +1,29 @@
-"""Batched torch reference simulator of a netx HDF5 network.
+"""Reference simulator of a netx HDF5 network, bit-exact with Lava's ``fixed_pt`` run.
 
-:class:`Reference` reproduces, bit-exactly, what Lava's
-``Loihi2SimCfg(select_tag='fixed_pt')`` run of ``lava.lib.dl.netx.hdf5.Network`` does
-(lava-nc 0.10, lava-dl 0.6), but simulates N samples in parallel with float64 tensors
-that hold exact integers (conv2d/matmul stay exact because every partial sum is an
-integer far below 2**53).  It runs on CUDA when available.
+:class:`Reference` gives the output spikes (and with ``states`` the currents and voltages)
+of every layer that ``Loihi2SimCfg(select_tag='fixed_pt')`` gives for
+``lava.lib.dl.netx.hdf5.Network`` (lava-nc 0.10, lava-dl 0.6), for N samples at once;
+``floating_pt`` is the float model of the same network as razor-neuro's Lava graph runs
+it (:func:`~razor_neuro.export.weights.float_parameters`).  The models reproduced:
+Dense and DelayDense (``PyDenseModelBitAcc``, ``PyDelayDenseModelBitAcc``) and Conv
+(``PyConvModelFixed``) in :mod:`~razor_neuro.export.synapse`, the LIF neuron
+(``PyLifModelBitAcc``, ``PyLifResetModelBitAcc``) in :mod:`~razor_neuro.export.neuron`.
 
-Fixed-point model reproduced (``lava.proc.lif.models.PyLifModelBitAcc`` /
-``PyLifResetModelBitAcc``, ``lava.proc.dense.models.PyDenseModelBitAcc`` /
-``PyDelayDenseModelBitAcc``, ``lava.proc.conv.models.PyConvModelFixed``):
+Time (defined once in :mod:`~razor_neuro.export.timebase`): with ``reset`` (window time,
+:meth:`Reference.run`) N samples of T steps, layer ``i`` seeing frame ``t`` at its window
+step ``t``, each window from ``u = v = 0``; without (:meth:`Reference.run_continuous`,
+netx without ``reset_interval``) one long run, layer ``i``'s response to frame ``t`` at Lava
+sink index ``t + L_i``.  Each layer is simulated over its pre-roll (the ``L_i`` steps Lava
+runs it before its first window) and its window.  ``stream=True`` treats the batch as one
+back-to-back Lava stream, in which axonal delays spill into the next window and Lava's
+float reset turns an overflowed state into nan for good.
 
-* Dense synapse: weights clipped to 8 bits and truncated to ``num_weight_bits`` with
-  Lava's own sign mode (:func:`lava_dense_weights`), ``a = floor(W @ s * 2**weight_exp)``
-  (arithmetic shift of the *sum*; per delay slot for ``DelayDense``).
-* Conv synapse: plain integer correlation (netx flips the kernel, Lava's scipy
-  ``convolve2d`` flips it back), no weight exponent, result wrapped to signed 24 bit.
-* CUBA neuron, per step: ``u = trunc(u * (4096 - iDecay) / 4096) + (a << 6)`` wrapped to
-  24 bit the way Lava does it; ``v = clip(trunc(v * (4096 - vDecay) / 4096) + u +
-  (int16(bias) << 6), -(2**23 - 1), 2**23 - 1)``; spike ``v > vThMant << 6``; spiking
-  neurons get ``v = 0``.  No refractory period (netx's LIF has none).
+Gates ``{i: g}``, ``g`` bool ``[T]`` or ``[N, T]``: where False, layer ``i`` receives no
+input spikes (its neurons still decay).
 
-Time conventions
-----------------
-The time base (``s0``, latency ``L_i``, window start ``W_i``, streaming and window cutting)
-is defined once in :mod:`~razor_neuro.export.timebase`; in short:
-
-*Window time* (:meth:`Reference.run`): N samples of T steps each.  Layer ``i`` at step
-``tau`` receives layer ``i-1``'s spikes of step ``tau``; layer 0 receives input frame
-``tau``.  Each sample starts from ``u = v = 0``.  The one-step buffering of Lava's
-Dense/Conv synapses is absorbed by this alignment.  A Lava run streams the samples back to
-back (:func:`~razor_neuro.export.timebase.lava_stream`) and layer ``i``'s window ``k`` is
-its record from sink index ``k*T + L_i`` (:func:`~razor_neuro.export.timebase.lava_windows`).
-
-*Continuous time* (:meth:`Reference.run_continuous`, netx without ``reset_interval``,
-e.g. the Oxford network): one long sample, no reset; frame ``tau`` is at source index
-``tau`` and layer ``i``'s response at sink index ``tau + L_i``.
-
-*Pre-roll*: Lava runs every layer from step 1, so layer ``i`` lives ``L_i`` steps before its
-window starts: its synapse delivers nothing on step 1 (its buffer starts empty) and then
-the previous layer's pre-roll output.  Without a bias nothing happens there; with a bias
-the neurons integrate it and may spike.  In continuous time that state carries into the
-window; with resets it matters through axonal delays (and netx resets by phase, so a layer
-deeper than T also resets inside its pre-roll).  The reference simulates each layer over
-``L_i + T`` steps, pre-roll included, and returns the window.
-
-Axonal delays (``DelayDense``) are the one thing that crosses window borders in Lava:
-a spike delivered ``d`` steps late can land in the next sample's window.  ``run(...,
-stream=True)`` reproduces that (the batch is then one back-to-back stream, as in the
-Lava run above); the default ``stream=False`` treats samples independently and drops
-such spill-over.
-
-Gates: ``gates={i: g}`` with ``g`` a bool tensor ``[T]`` (or ``[N, T]``); at a step where
-``g`` is False layer ``i`` receives no input spikes (its synapse sees zeros; for a
-delayed synapse the gated spikes' contributions are dropped wherever they would land),
-while its neurons still decay.  The gated spikes each layer actually received are
-returned by :meth:`Reference.simulate` and kept in :attr:`Reference.last_inputs`.
-
-floating_pt mode is the float model of the same network, as razor-neuro's Lava graph runs
-it (:func:`float_parameters`): netx hands Lava's float models its fixed-point numbers
-unchanged (``1 - du = -1022`` for iDecay 1024, which explodes), so razor-neuro converts
-them to the equivalent float parameters: ``du = iDecay / 4096``, ``dv = vDecay / 4096``,
-dense weights ``w * 2**weight_exp`` (after Lava's clip/truncation), threshold and bias in
-the same units as the synaptic input.  Lava's float models then compute
-``u = u * (1 - du) + a``, ``v = v * (1 - dv) + u + bias``, spike ``v > vth`` without
-rounding, wrapping or clipping; the reference does the same float64 operations in the same
-order.  Lava's float ``LIFReset`` resets with ``u *= 0``, which would turn an overflowed
-(inf) state into nan forever after; ``stream=True`` reproduces that too.
+Shapes (netx order, time last): input ``[N, *input_shape, T]`` (any nonzero is a spike);
+outputs ``[N, *layers[i].output_shape, T]`` bool; inputs received
+``[N, *layers[i].input_shape, T]`` bool.
 """
 from __future__ import annotations
 
@@ -80,70 +38,22 @@ from razor_neuro.threads import choose_threads
 
 from .layout import flatten_spikes, reverse_order
 from .neuron import CubaParams, cuba_run
-from .netfile import NetFileError, NetLayer, Network
+from .netfile import NetFileError, Network
 from .synapse import conv_layer, dense_events, dense_layer
 from .timebase import frame_of_step, lava_latency
+from .weights import LayerConstants, Weight, layer_constants
 
-__all__ = ["Reference", "ReferenceResult", "float_parameters", "lava_dense_weights", "MODES"]
+__all__ = ["Reference", "ReferenceResult", "MODES"]
 
 MODES = ("fixed_pt", "floating_pt")
-_M = 1 << 23  # Lava's max_uv_val (24-bit state)
+_M = 1 << 23  # half of Lava's 24-bit synaptic range (signed_clamp)
 
 TensorLike = Union[torch.Tensor, np.ndarray]
-#: synaptic weights (float64): numpy for the event-driven fixed-point synapses on the CPU
-#: (:mod:`~razor_neuro.export.synapse`), torch otherwise
-Weight = Union[torch.Tensor, np.ndarray]
 
 
 # ----------------------------------------------------------------------------------
 # Lava-side weight processing (pure numpy)
 # ----------------------------------------------------------------------------------
-
-def lava_dense_weights(layer: NetLayer) -> np.ndarray:
-    """Weights that Lava's fixed-point ``Dense``/``DelayDense`` model actually uses.
-
-    ``PyDenseModelBitAcc.run_spk`` derives the sign mode from the weights
-    (``determine_sign_mode``), then ``clip_weights(num_bits=8)`` and
-    ``truncate_weights(num_weight_bits)``: the same ``lava.utils.weightutils`` calls here.
-
-    Args:
-        layer: a dense :class:`NetLayer`.
-
-    Returns:
-        int64 array (n_out, n_in).
-    """
-    from lava.utils import weightutils as wu
-
-    w = np.asarray(layer.weight).astype(np.int32)
-    sign_mode = wu.determine_sign_mode(w)
-    w = wu.clip_weights(w, sign_mode, num_bits=8)
-    w = wu.truncate_weights(w, sign_mode, int(layer.num_weight_bits))
-    return np.asarray(w).astype(np.int64)
-
-
-def float_parameters(layer: NetLayer) -> Dict[str, np.ndarray]:
-    """Float-model parameters equivalent to a layer's fixed-point ones.
-
-    Lava's ``floating_pt`` LIF computes ``u = u * (1 - du) + a``,
-    ``v = v * (1 - dv) + u + bias_mant``, spike ``v > vth``; its float Dense sums raw
-    weights.  The fixed-point model scales input, bias and threshold alike by 2**6 and
-    decays by ``(4096 - d) / 4096``, so the same network in float is:
-
-    Args:
-        layer: a :class:`NetLayer`.
-
-    Returns:
-        ``{"du": iDecay / 4096, "dv": vDecay / 4096, "vth": threshold}`` plus ``"weights"``
-        (dense: Lava's clipped/truncated integers times ``2**weight_exp``, [n_out, n_in]).
-        Conv weights and biases need no conversion.
-    """
-    out = {"du": np.array([(layer.neuron.du + 1) / 4096]),
-           "dv": np.array([layer.neuron.dv / 4096]),
-           "vth": np.array([float(layer.neuron.threshold)])}
-    if layer.kind == "dense":
-        out["weights"] = lava_dense_weights(layer).astype(np.float64) * 2.0 ** layer.weight_exp
-    return out
-
 
 # ----------------------------------------------------------------------------------
 # simulator
@@ -166,23 +76,6 @@ class ReferenceResult:
     inputs: List[torch.Tensor]
     currents: Optional[List[torch.Tensor]] = None
     voltages: Optional[List[torch.Tensor]] = None
-
-
-@dataclass
-class _Layer:
-    kind: str
-    shape: Tuple[int, ...]           # output shape, netx order
-    in_shape: Tuple[int, ...]        # shape of the spikes the synapse reads, netx order
-    weight: Optional[Weight]         # dense: [in, out] (rows in in_shape order); conv: torch's
-    delay_groups: Optional[List[Tuple[int, Weight]]]
-    weight_exp: int
-    stride: Tuple[int, int]          # conv: torch order (y, x)
-    padding: Tuple[int, int]
-    dilation: Tuple[int, int]
-    groups: int
-    input_weight: float
-    wrap_synapse: bool               # conv: a sum of |w| over the fan-in can pass 2**23
-    neuron: CubaParams
 
 
 class Reference:
@@ -227,78 +120,12 @@ class Reference:
         self.threads = choose_threads(threads)
         self.events = self.mode == "fixed_pt" and self.device.type == "cpu"
         shapes = [network.input_shape] + [layer.output_shape for layer in network.layers]
-        self._layers = [self._prepare(layer, tuple(shapes[i]))
+        self._layers = [layer_constants(layer, tuple(shapes[i]), mode,
+                                        None if self.events else self.device)
                         for i, layer in enumerate(network.layers)]
         self.last_inputs: Optional[List[torch.Tensor]] = None
 
     # -- preparation ----------------------------------------------------------------
-    def _weight(self, w: np.ndarray) -> Weight:
-        """Weights for the synapses, float64: numpy for the event-driven kernels (fixed_pt
-        on the CPU), torch tensors otherwise.  In fixed_pt they are integers, and every
-        sum over a fan-in is an exact integer below 2**53 (checked)."""
-        w = np.ascontiguousarray(w, dtype=np.float64)
-        if self.mode == "fixed_pt" and np.abs(w).sum() >= 2.0 ** 53:
-            raise NetFileError(f"{self.network.path}: weights whose sums reach 2**53 cannot "
-                               f"be simulated exactly")
-        return w if self.events else torch.as_tensor(w, device=self.device)
-
-    def _prepare(self, layer: NetLayer, in_shape: Tuple[int, ...]) -> _Layer:
-        """Constants of one layer; ``in_shape``: the netx shape of the spikes it reads
-        (before a flatten connection: the previous layer's output shape)."""
-        fixed = self.mode == "fixed_pt"
-        weight = None
-        delay_groups = None
-        bound = 0.0
-        if layer.kind == "dense":
-            w = lava_dense_weights(layer) if fixed else float_parameters(layer)["weights"]
-            w, delay = w.T, None if layer.delay is None else layer.delay.T  # [in, out]
-            if layer.flatten_before and len(in_shape) > 1:
-                # rows from netx's flatten order to that of the unflattened spikes [x, y, f]
-                rows = np.arange(int(np.prod(in_shape))).reshape(reverse_order(in_shape))
-                rows = rows.transpose(tuple(range(len(in_shape)))[::-1]).reshape(-1)
-                w, delay = w[rows], None if delay is None else delay[rows]
-            if delay is None:
-                weight = self._weight(w)
-            else:
-                delay_groups = [(int(k), self._weight(np.where(delay == k, w, 0)))
-                                for k in np.unique(delay)]
-        elif layer.kind == "conv":
-            w = np.asarray(layer.weight)[:, ::-1, ::-1, :].transpose(0, 3, 2, 1)
-            weight = self._weight(w)
-            bound = float(np.abs(w).sum(axis=(1, 2, 3)).max(initial=0.0))
-        bias = np.zeros(int(np.prod(layer.output_shape)))  # Lava adds a zero bias too
-        if layer.bias is not None:
-            b = np.asarray(layer.bias, dtype=np.int64)
-            if fixed:  # Lava stores bias_mant as int16, bias_exp = 6
-                b = ((b + (1 << 15)) % (1 << 16) - (1 << 15)) * 64
-            bias = np.ascontiguousarray(np.broadcast_to(b, layer.output_shape),
-                                        dtype=np.float64).reshape(-1)
-        neuron = layer.neuron
-        if fixed:
-            cuba = CubaParams(decay_u=(4096 - (neuron.du + 1)) / 4096,
-                              decay_v=(4096 - neuron.dv) / 4096,
-                              vth=float(neuron.threshold * 64), bias=bias, fixed=True)
-        else:
-            params = float_parameters(layer)
-            cuba = CubaParams(decay_u=float(1 - params["du"][0]),
-                              decay_v=float(1 - params["dv"][0]),
-                              vth=float(params["vth"][0]), bias=bias, fixed=False)
-        stride = padding = dilation = (1, 1)
-        if layer.kind == "conv":
-            stride = reverse_order(layer.stride)      # torch order (y, x)
-            padding = reverse_order(layer.padding)
-            dilation = reverse_order(layer.dilation)
-        return _Layer(kind=layer.kind, shape=tuple(int(v) for v in layer.output_shape),
-                      in_shape=tuple(int(v) for v in in_shape), weight=weight,
-                      delay_groups=delay_groups,
-                      weight_exp=int(layer.weight_exp) if fixed else 0,  # float: in weights
-                      stride=stride, padding=padding, dilation=dilation,
-                      groups=int(layer.groups),
-                      input_weight=float(layer.input_weight or 0)
-                      if layer.kind == "input" else 0.0,
-                      wrap_synapse=fixed and layer.kind == "conv" and bound >= _M,
-                      neuron=cuba)
-
     # -- public API -------------------------------------------------------------------
     def run(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]] = None,
             stream: bool = False) -> List[torch.Tensor]:
@@ -436,7 +263,7 @@ class Reference:
             out[index] = g
         return out
 
-    def _layer(self, p: _Layer, s: torch.Tensor, stream: bool, pre: int, lag: int,
+    def _layer(self, p: LayerConstants, s: torch.Tensor, stream: bool, pre: int, lag: int,
                resets: Tuple[Optional[int], int], states: bool
                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Synapse and neurons of one layer (arguments as :meth:`_synapse`; ``resets`` =
@@ -455,7 +282,7 @@ class Reference:
         return cuba_run(p.neuron, a.detach().cpu().numpy().reshape(n, -1, a.shape[-1]), lag,
                         phase, window, states, self.threads)
 
-    def _synapse(self, p: _Layer, s: torch.Tensor, stream: bool, pre: int,
+    def _synapse(self, p: LayerConstants, s: torch.Tensor, stream: bool, pre: int,
                  lag: int) -> Tuple[torch.Tensor, int]:
         """Synaptic input of every step.
 
@@ -496,7 +323,7 @@ class Reference:
             return a
         return torch.floor(a * 2.0 ** weight_exp)
 
-    def _conv(self, p: _Layer, s: torch.Tensor) -> torch.Tensor:
+    def _conv(self, p: LayerConstants, s: torch.Tensor) -> torch.Tensor:
         """Conv synapse of [N, x, y, f, S] bool spikes -> [N, x', y', f', S] with torch,
         wrapped to 24 bits as Lava's ``signed_clamp`` does where a sum can pass 2**23."""
         n, steps = s.shape[0], s.shape[-1]  # as torch's [R, C, H, W] images, R = (n, t)

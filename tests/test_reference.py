@@ -29,7 +29,8 @@ from razor_neuro._compat import netx, patch_lava, slayer
 from razor_neuro.export.netfile import (NetFileError, Network, optimize_weight_bits,
                                         read_network, read_spikes)
 from razor_neuro.export.neuron import cuba_run
-from razor_neuro.export.reference import Reference, float_parameters
+from razor_neuro.export.reference import Reference
+from razor_neuro.export.weights import float_parameters
 from razor_neuro.export.timebase import lava_latency, lava_reset_offset, lava_stream, lava_windows
 
 from lava_netx import lava_run as _lava_run, lava_windows_run as _lava_windows

@@ -230,7 +230,7 @@ def read_dense(cfg: Any, i: int, walk: Walk) -> Walk:
     """A 'dense' block on an (n,) input (a 3-D input needs a 'flatten' entry first).
     Without a neuron group it gets netx's default, a non-leaky integrator.  Weights
     (n_out, n_in) go through netx's :func:`optimize_weight_bits` (Lava's process model
-    then clips and truncates them, see ``reference.lava_dense_weights``); weights it cannot
+    then clips and truncates them, see ``weights.lava_dense_weights``); weights it cannot
     fit into Lava's 8-bit synapse are refused."""
     where = f"{walk.name}: layer {i}"
     keys = set(cfg.keys())
