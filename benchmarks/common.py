@@ -216,7 +216,7 @@ def machine() -> str:
 
 
 def _version(name: str) -> str:
-    from razor_neuro.export.bundle import package_version
+    from razor_neuro.versions import package_version
     return package_version(name)
 
 

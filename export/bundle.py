@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +33,11 @@ from razor_neuro.atomic import write_dir
 from razor_neuro.errors import ArtefactError
 from razor_neuro.export.netfile import Network, NetFileError, read_network
 from razor_neuro.schedule import FrameSchedule, ScheduleError
+from razor_neuro.versions import package_versions
 
 FORMAT = "razor-neuro-bundle/1"
 TARGETS = ("loihi-sim",)
 FILES = ("network.net", "schedule.json")
-_PACKAGES = ("razor-neuro", "torch", "lava-nc", "lava-dl", "numpy", "h5py")
 
 
 class BundleError(ArtefactError):
@@ -101,19 +100,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def package_version(name: str) -> str:
-    """Installed version of package ``name``, or ``"not installed"``."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-    """Installed versions of the packages a bundle's numbers depend on (plus ``extra``)."""
-    return {name: package_version(name) for name in (*_PACKAGES, *extra)}
 
 
 def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,

@@ -15,10 +15,11 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from razor_neuro.export.bundle import Bundle, package_versions
+from razor_neuro.export.bundle import Bundle
 from razor_neuro.export.deploy import predict, load_test_samples
 from razor_neuro.export.netfile import Network, read_network_for, read_spikes
 from razor_neuro.export.reference import Reference
+from razor_neuro.versions import package_versions
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Callable, NoReturn
 
 from razor_neuro.atomic import check_writable
 from razor_neuro.training.config import TrainConfig
+from razor_neuro.versions import package_version
 
 EXIT_MISMATCH = 1
 EXIT_BAD_INPUT = 2
@@ -294,14 +295,6 @@ def _samples(text: str) -> int | None:
             f"expected an integer >= 1 or 'all', got {text!r}") from None
 
 
-def _version() -> str:
-    from importlib import metadata
-    try:
-        return metadata.version("razor-neuro")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed as a package)"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``razor-neuro`` argument parser; ``--verbose`` is accepted before or after the
     sub-command."""
@@ -313,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
         "simulator and report verified spike counts and energy."))
     p.add_argument("--verbose", action="store_true",
                    help="more detail, and the full traceback instead of one line")
-    p.add_argument("--version", action="version", version=f"razor-neuro {_version()}")
+    p.add_argument("--version", action="version", version="razor-neuro " + package_version(
+        "razor-neuro", missing="unknown (not installed as a package)"))
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from razor_neuro.atomic import check_replaceable, check_writable, write_dir
+from razor_neuro.versions import package_versions
 from ..layout import swap_spike_order
 from .quantise import LoihiLayer, quantise_chain
 from .read import Chain, NirError, read_chain
@@ -210,7 +211,6 @@ def import_nir(path: str | os.PathLike[str], out: str | os.PathLike[str],
         NirError: a graph or input razor-neuro cannot import (nothing is written).
         OutputExists, OutputUnwritable: see :func:`razor_neuro.atomic.write_dir`.
     """
-    from razor_neuro.export.bundle import package_versions
     from razor_neuro.export.netfile import read_network
 
     check_replaceable(out, overwrite, "import.json", FORMAT, inputs=(path,))

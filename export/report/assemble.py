@@ -15,13 +15,13 @@ import numpy as np
 
 from razor_neuro.counting import sum_counts
 from razor_neuro.energy import HardwareProfile, estimate_cores, layer_energy
-from razor_neuro.export.bundle import package_versions
 from razor_neuro.export.report.data import (OPERATIONS, BundleInfo, ByOperation, Comparison,
                                             Cores, Gate, LayerRow, NetworkReport, Profile,
                                             Report, Run, Savings, Totals, Unscheduled)
 from razor_neuro.export.report.jsonform import to_json
 from razor_neuro.export.report.measure import Measurement, RunCounts
 from razor_neuro.export.report.schema import DEFINITIONS, MODEL_CAVEATS, ReportError
+from razor_neuro.versions import package_versions
 
 __all__ = ["assemble", "check_finite", "check_kinds", "network_report", "profile_data"]
 

@@ -39,11 +39,12 @@ import numpy as np
 import torch
 
 from razor_neuro.counting import LayerCounts, LayerSpec, count_layer
-from razor_neuro.export.bundle import package_version, sha256_file
+from razor_neuro.export.bundle import sha256_file
 from razor_neuro.export.layout import flatten_spikes, reverse_order, swap_spike_order
 from razor_neuro.export.report.data import (Agreement, CrossCheck, LayerMismatches, Source,
                                             VerifyRun)
 from razor_neuro.export.report.schema import SOURCES, TAG, ReportError, ReportRefused
+from razor_neuro.versions import package_version
 
 __all__ = ["Measurement", "RunCounts", "count_run", "layer_spec", "measure_bundle",
            "measure_net", "net_label", "to_slayer"]
