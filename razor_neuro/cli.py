@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn
@@ -55,8 +56,15 @@ def _train(args: argparse.Namespace) -> int:
     from razor_neuro.model import ModelConfig
     from razor_neuro.training.loop import train
 
+    sizes = {}
+    if args.synthetic_samples is not None:
+        if args.dataset != "synthetic":
+            raise ValueError(f"--synthetic-samples: sizes the synthetic dataset only, not "
+                             f"'{args.dataset}'")
+        sizes["n_samples"] = args.synthetic_samples
     cfg = TrainConfig(dataset=args.dataset, data_root=args.data_root or "", epochs=args.epochs,
-                      keep_ratio=args.keep_ratio, batch_size=args.batch_size, seed=args.seed)
+                      keep_ratio=args.keep_ratio, batch_size=args.batch_size, seed=args.seed,
+                      **sizes)
     mcfg = ModelConfig.from_toml(args.config) if args.config else None
     _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet)
     keys = ["deploy_accuracy", "train_path_accuracy", "keep_ratio", "kept_frames",
@@ -295,12 +303,28 @@ def _samples(text: str) -> int | None:
             f"expected an integer >= 1 or 'all', got {text!r}") from None
 
 
+def set_threads(requested: int | None) -> None:
+    """Size every thread pool of this job before torch loads: ``OMP_NUM_THREADS`` (read by
+    torch, the reference's kernels and the Lava processes this one starts) becomes
+    ``--threads`` or the cores this process may use (:mod:`razor_neuro.threads`), and
+    OpenMP threads sleep instead of spinning while they wait (``OMP_WAIT_POLICY=PASSIVE``
+    unless set): spinning threads of two jobs on the same cores slow both many times over
+    (``benchmarks/bench_concurrent.py``)."""
+    from razor_neuro.threads import choose_threads
+    os.environ["OMP_NUM_THREADS"] = str(choose_threads(requested))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``razor-neuro`` argument parser; ``--verbose`` is accepted before or after the
     sub-command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="more detail, and the full traceback instead of one line")
+    common.add_argument("--threads", type=_positive, default=None,
+                        help="CPU threads of torch, the reference's kernels and Lava's "
+                             "processes (default: the cores this process may use, capped "
+                             "by OMP_NUM_THREADS)")
     p = _Parser(prog="razor-neuro", formatter_class=_Formatter, epilog=EXIT_CODES, description=(
         "Train Razor SNNs (temporal frame pruning) in lava-dl, deploy them to Lava's Loihi "
         "simulator and report verified spike counts and energy."))
@@ -318,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", default="synthetic",
                    help="synthetic (built in) or dvs_gesture, ncaltech101, cifar10_dvs, shd, nmnist")
     t.add_argument("--data-root", help="directory holding a real dataset (stored absolute)")
+    t.add_argument("--synthetic-samples", type=_positive, default=None, metavar="N",
+                   help=f"synthetic dataset size, train + test (default {TrainConfig.n_samples})")
     t.add_argument("--epochs", type=_positive, default=TrainConfig.epochs,
                    help="epochs to train in all (with --resume: more than already trained)")
     t.add_argument("--keep-ratio", type=_keep_ratio, default=TrainConfig.keep_ratio, metavar="R[,R...]",
@@ -424,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    set_threads(getattr(args, "threads", None))
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
