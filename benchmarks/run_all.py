@@ -31,6 +31,7 @@ SCRIPTS = [
     (2, "bench_streaming.py"),
     (4, "bench_training.py"),
     (5, "bench_scaling.py"),
+    (7, "bench_concurrent.py"),
 ]
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 README = HERE / "README.md"
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=None, help="override every script's repeats")
     p.add_argument("--cache-dir", default=None, help="bundle cache (default benchmarks/.cache)")
     p.add_argument("--only", nargs="*", default=None, metavar="N",
-                   help="run only these benchmark numbers (1-5); README left alone")
+                   help="run only these benchmark numbers (1-5, 7); README left alone")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
     p.add_argument("--note", default="", help="a line to put above the results (e.g. conditions)")
     args = p.parse_args(argv)

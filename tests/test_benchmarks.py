@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 pytestmark = pytest.mark.slow   # five benchmark scripts: they train and run Lava
 #: run side by side in two waves: the first trains the cached bundles the second reuses
-WAVES = [["bench_schedule.py", "bench_training.py"],
+WAVES = [["bench_schedule.py", "bench_training.py", "bench_concurrent.py"],
          ["bench_reference_vs_lava.py", "bench_streaming.py", "bench_scaling.py"]]
 
 
@@ -115,3 +115,10 @@ def test_presets_smoke(tmp_path: Path) -> None:
     row = next(line for line in res.stdout.splitlines() if line.startswith("| synthetic |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2:5] == ["4", "3,142", "176,512"] and cells[-1] == "0"
+
+
+def test_concurrent(outputs: dict) -> None:
+    out = _ok(outputs, "bench_concurrent.py")
+    assert "#### Two synthetic trainings" in out
+    assert "| variant | back to back, s | together, s | together / back to back |" in out
+    assert "- default: together / back to back = " in out  # --smoke: the default alone
