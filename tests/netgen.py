@@ -31,6 +31,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from razor_neuro.export.layout import conv_out_shape
 from razor_neuro.export.nir.write import write_netx
 
 
@@ -106,10 +107,6 @@ def _bias(rng: np.random.RandomState, shape: tuple[int, ...], drive: float,
     return np.round(rng.uniform(-1.0, 1.5, size=target) * scale).astype(int)
 
 
-def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
 def random_case(seed: int, root: Path) -> Case:
     """Write the network of ``seed`` under ``root`` and draw its input.
 
@@ -155,9 +152,7 @@ def random_case(seed: int, root: Path) -> Case:
             stride = (int(rng.randint(1, 3)), int(rng.randint(1, 3)))
             padding = (int(rng.randint(0, 3)), int(rng.randint(0, 3)))
             dilation = (int(rng.randint(1, 3)), int(rng.randint(1, 3)))
-            out = (_conv_out(current[0], kernel[0], stride[0], padding[0], dilation[0]),
-                   _conv_out(current[1], kernel[1], stride[1], padding[1], dilation[1]),
-                   c_out)
+            out = conv_out_shape(current, c_out, kernel, stride, padding, dilation)
             if min(out) < 1:
                 break
             w = _weights(rng, (c_out, c_in // groups, kernel[1], kernel[0]))  # (o, i, H, W)
@@ -171,9 +166,8 @@ def random_case(seed: int, root: Path) -> Case:
                 spec["stride"] = stride[0]
                 spec["padding"] = padding[0]
                 spec["dilation"] = dilation[0]
-                out = (_conv_out(current[0], kernel[0], stride[0], padding[0], dilation[0]),
-                       _conv_out(current[1], kernel[1], stride[0], padding[0], dilation[0]),
-                       c_out)
+                out = conv_out_shape(current, c_out, kernel, (stride[0],) * 2,
+                                     (padding[0],) * 2, (dilation[0],) * 2)
                 if min(out) < 1:
                     break
                 spec["shape"] = np.array(out[::-1])
