@@ -5,8 +5,9 @@ A bundle directory holds
 - ``network.net``: the netx HDF5 network, written by slayer's ``export_hdf5`` block by block
   (quantised weights, Loihi neuron parameters);
 - ``schedule.json``: the static frame schedule (:class:`~razor_neuro.schedule.FrameSchedule`),
-  one entry per gated layer; its ``pipeline_delay`` is the layer's index among the network's
-  weight layers, i.e. the steps a frame needs to reach it;
+  one entry per gated layer, named ``layer<i>`` after its group in ``network.net``, with
+  its ``pipeline_delay``: the steps a frame needs to reach it, which :func:`load_bundle`
+  checks against the network's time base (it is not how the layer is found);
 - ``manifest.json``: format, target, input shape (netx and slayer order), frames, classes,
   the gated layers (name and pipeline delay, from the model), the dataset spec that
   recreates the test samples, training metrics, package versions, the SHA-256 of every
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 from razor_neuro.atomic import write_dir
 from razor_neuro.errors import ArtefactError
 from razor_neuro.export.netfile import Network, NetFileError, read_network
+from razor_neuro.export.timebase import layer_pipeline_delay
 from razor_neuro.schedule import FrameSchedule, ScheduleError
 from razor_neuro.versions import package_versions
 
@@ -70,8 +72,9 @@ class Bundle:
 
     @property
     def gates(self) -> dict[int, np.ndarray]:
-        """``{weight layer index: keep mask [T]}`` for the Lava graph and the reference."""
-        return self.schedule.gates([f"layer{layer.file_index}" for layer in self.network.layers])
+        """``{index in network.layers: keep mask [T]}`` for the Lava graph and the
+        reference."""
+        return self.schedule.gates(self.network.names)
 
     @property
     def sha256(self) -> str:
@@ -112,7 +115,8 @@ def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
         out: bundle directory to create.
         blocks: slayer blocks in order, each with ``export_hdf5`` (after one forward pass,
             which sets Flatten's shape).
-        schedule: the frame schedule; its ``delays`` index the weight layers.
+        schedule: the frame schedule, gating layers named ``layer<i>`` after their
+            index in ``blocks`` (the group they are written to).
         input_shape_slayer: input shape ``(C, H, W)`` or ``(n,)`` as slayer sees it.
         n_classes: output neurons.
         dataset: JSON-able spec that recreates the dataset (see
@@ -133,8 +137,7 @@ def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
             layer = f.create_group("layer")
             for i, block in enumerate(blocks):
                 block.export_hdf5(layer.create_group(str(i)))
-        hashed = FrameSchedule(schedule.masks, schedule.layers, schedule.delays,
-                               sha256_file(tmp / "network.net"), schedule.meta)
+        hashed = replace(schedule, weights_sha256=sha256_file(tmp / "network.net"))
         hashed.save(tmp / "schedule.json")
         manifest = {
             "format": FORMAT,
@@ -144,7 +147,7 @@ def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
             "frames": hashed.frames,
             "n_classes": int(n_classes),
             "gated_layers": [{"name": n, "pipeline_delay": int(d)}
-                             for n, d in zip(schedule.layers, schedule.delays)],
+                             for n, d in zip(schedule.layers, schedule.pipeline_delays)],
             "dataset": dataset,
             **(extra or {}),
             "versions": package_versions(),
@@ -220,9 +223,22 @@ def load_bundle(path: str | Path) -> Bundle:
     if network.layers[-1].num_neurons != int(manifest["n_classes"]):
         raise BundleError(f"{mpath}: n_classes {manifest['n_classes']} but network.net has "
                           f"{network.layers[-1].num_neurons} output neurons")
-    bad = [d for d in schedule.delays if not 0 <= d < len(network.layers)]
-    if bad or list(schedule.delays) != sorted(set(schedule.delays)):
-        raise BundleError(f"{mpath}: gated_layers' pipeline_delay {list(schedule.delays)} must "
-                          f"be increasing weight-layer indices of network.net (0 to "
-                          f"{len(network.layers) - 1})")
+    _check_gated_layers(schedule, network, mpath)
     return Bundle(path, manifest, schedule, network)
+
+
+def _check_gated_layers(schedule: FrameSchedule, network: Network, mpath: Path) -> None:
+    """The gated layers are layers of ``network``, found by name, in network order, each
+    at the pipeline delay the network's time base gives it."""
+    try:
+        at = schedule.layer_indices(network.names)
+    except ScheduleError as exc:
+        raise BundleError(f"{mpath}: {exc}") from None
+    if list(at) != sorted(set(at)):
+        raise BundleError(f"{mpath}: gated_layers {list(schedule.layers)} must be distinct "
+                          "layers of network.net in the network's order")
+    expected = [layer_pipeline_delay(network, i) for i in at]
+    if list(schedule.pipeline_delays) != expected:
+        raise BundleError(f"{mpath}: gated_layers' pipeline_delay "
+                          f"{list(schedule.pipeline_delays)} does not match network.net, in "
+                          f"which {list(schedule.layers)} sit at {expected}")

@@ -121,7 +121,7 @@ class LavaGraph:
     @property
     def names(self) -> list[str]:
         """Layer names, ``layer<i>`` with ``i`` the layer's group number in the file."""
-        return [f"layer{layer.file_index}" for layer in self.network.layers]
+        return self.network.names
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -31,8 +31,8 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = ["cut_windows", "frame_of_step", "gate_first_step", "lava_latency",
-           "lava_reset_offset", "lava_stream", "lava_windows", "layer_reset_offset",
-           "pipeline_delay", "window_start"]
+           "lava_reset_offset", "lava_stream", "lava_windows", "layer_pipeline_delay",
+           "layer_reset_offset", "pipeline_delay", "window_start"]
 
 
 def pipeline_delay(has_synapse: Sequence[bool], block: int) -> int:
@@ -44,10 +44,17 @@ def pipeline_delay(has_synapse: Sequence[bool], block: int) -> int:
         block: block index.
 
     Returns:
-        the delay in steps; for a network read from netx it equals the block's weight-layer
-        index, i.e. ``lava_latency(network, i) - lava_reset_offset(network)``.
+        the delay in steps: the block's index among the blocks with a synapse (for a
+        network whose layer 0 has a synapse, ``lava_latency(network, i) - 1``).
     """
     return sum(1 for s in has_synapse[:block] if s)
+
+
+def layer_pipeline_delay(network: Any, layer: int) -> int:
+    """:func:`pipeline_delay` of layer ``layer`` of a netx network, in which every layer but
+    an Input block has a synapse."""
+    index = range(len(network.layers))[layer]
+    return pipeline_delay([block.kind != "input" for block in network.layers], index)
 
 
 def lava_reset_offset(network: Any) -> int:

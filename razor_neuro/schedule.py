@@ -2,12 +2,13 @@
 
 One definition, used by training (to report kept frames), export (``schedule.json``), the
 Lava graph (gate processes) and the torch reference.  A pruned frame delivers no input
-spikes to its layer; the layer's neurons still decay.
+spikes to its layer; the layer's neurons still decay.  Gated layers are found by name
+(``layer<i>``), never by their pipeline delay.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,19 @@ class FrameSchedule:
     Attributes:
         masks: bool array ``[L, T]``; ``masks[l, t]`` is True when gated layer ``l``
             receives its input spikes at step ``t`` (in that layer's own time base).
-        layers: names of the gated layers, length ``L``.
-        delays: pipeline delay of each gated layer's input relative to the network input
-            (steps), length ``L`` (:func:`razor_neuro.export.timebase.pipeline_delay`); a
-            check on the network, not how a gate finds its layer (that is the name,
-            :meth:`gates`).
+        layers: names of the gated layers, length ``L``: ``layer<i>``, ``i`` the layer's
+            group in the netx file (:meth:`layer_indices` finds them in a network).
+        pipeline_delays: steps between a frame entering the network and reaching each
+            gated layer, length ``L`` (:func:`razor_neuro.export.timebase.pipeline_delay`),
+            as the model that made the schedule counted them; recorded (``pipeline_delay``
+            in ``schedule.json``) so that a bundle can check them against its network's time
+            base, never used to find a layer.
         weights_sha256: hash of the weights the schedule was derived from.
     """
 
     masks: np.ndarray
     layers: tuple[str, ...]
-    delays: tuple[int, ...]
+    pipeline_delays: tuple[int, ...]
     weights_sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -45,9 +48,9 @@ class FrameSchedule:
         m = np.asarray(self.masks)
         if m.ndim != 2:
             raise ScheduleError(f"schedule masks: expected a 2-d [layers, frames] table, got shape {m.shape}")
-        if len(self.layers) != m.shape[0] or len(self.delays) != m.shape[0]:
+        if len(self.layers) != m.shape[0] or len(self.pipeline_delays) != m.shape[0]:
             raise ScheduleError(f"schedule: {m.shape[0]} masks but {len(self.layers)} layer names "
-                                f"and {len(self.delays)} delays")
+                                f"and {len(self.pipeline_delays)} delays")
         object.__setattr__(self, "masks", m.astype(bool))
 
     @property
@@ -61,19 +64,23 @@ class FrameSchedule:
         return [float(r) for r in self.masks.mean(axis=1)]
 
     def all_kept(self) -> "FrameSchedule":
-        """The same layers with every frame kept (keep ratio 1.0): the unscheduled run."""
-        return FrameSchedule(np.ones_like(self.masks, dtype=bool), self.layers, self.delays,
-                             self.weights_sha256, self.meta)
+        """The same layers with every frame kept (keep ratio 1.0): the unscheduled run.
+        The one place an all-frames schedule is made."""
+        return replace(self, masks=np.ones_like(self.masks, dtype=bool))
 
-    def gates(self, layer_names: list[str]) -> dict[int, np.ndarray]:
-        """``{index in layer_names: keep mask [T]}``: each gated layer found by its name
-        (a network's layers named ``layer<i>`` after their group in the netx file)."""
+    def layer_indices(self, layer_names: list[str]) -> tuple[int, ...]:
+        """Index in ``layer_names`` of each gated layer, found by its name (a network's
+        layers are named ``layer<i>`` after their group in the netx file)."""
         index = {name: i for i, name in enumerate(layer_names)}
         missing = [n for n in self.layers if n not in index]
         if missing:
             raise ScheduleError(f"schedule gates layer {missing[0]!r}, which the network "
                                 f"does not have (its layers: {layer_names})")
-        return {index[n]: m for n, m in zip(self.layers, self.masks)}
+        return tuple(index[n] for n in self.layers)
+
+    def gates(self, layer_names: list[str]) -> dict[int, np.ndarray]:
+        """``{index in layer_names: keep mask [T]}`` (:meth:`layer_indices`)."""
+        return dict(zip(self.layer_indices(layer_names), self.masks))
 
     def kept_frames(self) -> list[list[int]]:
         """Indices of the kept frames per gated layer."""
@@ -85,7 +92,8 @@ class FrameSchedule:
             "weights_sha256": self.weights_sha256,
             "layers": [
                 {"name": n, "keep_mask": [int(v) for v in m], "keep_ratio": r, "pipeline_delay": d}
-                for n, m, r, d in zip(self.layers, self.masks, self.keep_ratios, self.delays)
+                for n, m, r, d in zip(self.layers, self.masks, self.keep_ratios,
+                                      self.pipeline_delays)
             ],
             "meta": self.meta,
         }
@@ -126,20 +134,21 @@ class FrameSchedule:
             raise ScheduleError(f"{path}: cannot read schedule ({exc})") from None
         return cls.from_dict(data, str(path))
 
-    def check_fits(self, layers: list[str], delays: list[int], frames: int,
+    def check_fits(self, layers: list[str], pipeline_delays: list[int], frames: int,
                    source: str = "schedule") -> None:
-        """Raise :class:`ScheduleError` unless the schedule gates exactly the network's gated
-        ``layers`` (names, count and order) at their pipeline ``delays``, over ``frames``
-        steps, keeping at least one frame in each (training refuses a ratio that keeps
-        none; a deployed schedule is held to the same rule)."""
+        """Raise :class:`ScheduleError` unless the schedule gates exactly the gated
+        ``layers`` (names, count and order) recorded with it (a bundle's manifest), at
+        the same ``pipeline_delays``, over ``frames`` steps, keeping at least one frame in
+        each (training refuses a ratio that keeps none; a deployed schedule is held to the
+        same rule)."""
         if self.frames != frames:
             raise ScheduleError(f"{source}: schedule has {self.frames} frames, the network expects {frames}")
         if list(self.layers) != list(layers):
             raise ScheduleError(f"{source}: schedule gates layers {list(self.layers)}, the network's "
                                 f"gated layers are {list(layers)}")
-        if list(self.delays) != list(delays):
-            raise ScheduleError(f"{source}: pipeline_delay {list(self.delays)}, the network's gated "
-                                f"layers sit at {list(delays)}")
+        if list(self.pipeline_delays) != list(pipeline_delays):
+            raise ScheduleError(f"{source}: pipeline_delay {list(self.pipeline_delays)}, the "
+                                f"network's gated layers sit at {list(pipeline_delays)}")
         empty = [n for n, m in zip(self.layers, self.masks) if not m.any()]
         if empty:
             raise ScheduleError(f"{source}: {empty[0]}.keep_mask keeps no frame; expected at "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,7 +18,9 @@ from razor_neuro.export.deploy import predict, run_bundle, load_test_samples
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.lava_graph import GraphError, LavaGraph
 from razor_neuro.export.reference import Reference
+from razor_neuro.export.timebase import lava_latency, layer_pipeline_delay
 from razor_neuro.export import verify as verify_mod
+from razor_neuro.schedule import FrameSchedule, ScheduleError
 from razor_neuro.training.checkpoint import CheckpointError, load_checkpoint
 
 SAMPLES = 12
@@ -137,6 +141,69 @@ def test_schedule_of_wrong_length_is_refused(copy: Path, rehash) -> None:
     with pytest.raises(BundleError, match="schedule.json: schedule has 15 frames, the network "
                                           "expects 16"):
         load_bundle(copy)
+
+
+def test_gated_layers_are_found_by_name_and_checked_against_the_network(
+        copy: Path, rehash, resign) -> None:
+    """Schedule and manifest edited alike (so that they agree with each other): a gated
+    layer the network lacks, one layer gated twice, and a pipeline delay the network's
+    time base does not give are each refused, naming the manifest."""
+    texts = {name: (copy / name).read_text() for name in ("schedule.json", "manifest.json")}
+
+    def edit(change) -> None:
+        for name, text in texts.items():
+            (copy / name).write_text(text)
+        sched = json.loads(texts["schedule.json"])
+        change(sched["layers"])
+        (copy / "schedule.json").write_text(json.dumps(sched))
+        rehash(copy, "schedule.json")
+        manifest = json.loads((copy / "manifest.json").read_text())
+        change(manifest["gated_layers"])
+        resign(copy, manifest)
+
+    names = [layer["name"] for layer in json.loads(texts["schedule.json"])["layers"]]
+    edit(lambda layers: layers[-1].update(name="layer9"))
+    with pytest.raises(BundleError, match="manifest.json: schedule gates layer 'layer9', which "
+                                          "the network does not have"):
+        load_bundle(copy)
+    edit(lambda layers: layers[1].update(layers[0]))
+    with pytest.raises(BundleError, match="must be distinct layers of network.net"):
+        load_bundle(copy)
+    edit(lambda layers: layers[2].update(pipeline_delay=3))
+    with pytest.raises(BundleError, match=re.escape(
+            f"pipeline_delay [0, 1, 3, 3] does not match network.net, in which {names} sit at "
+            "[0, 1, 2, 3]")):
+        load_bundle(copy)
+    edit(lambda layers: None)
+    assert load_bundle(copy).schedule.pipeline_delays == (0, 1, 2, 3)
+
+
+def test_schedule_finds_layers_by_name_and_keeps_its_json() -> None:
+    s = FrameSchedule.from_dict({"frames": 4, "weights_sha256": "w", "layers": [
+        {"name": "layer0", "keep_mask": [1, 0, 1, 1], "keep_ratio": 0.75, "pipeline_delay": 0},
+        {"name": "layer3", "keep_mask": [0, 1, 0, 0], "keep_ratio": 0.25, "pipeline_delay": 2}]})
+    assert s.pipeline_delays == (0, 2)
+    names = ["layer0", "layer1", "layer3"]
+    assert s.layer_indices(names) == (0, 2)
+    gates = s.gates(names)
+    assert list(gates) == [0, 2] and gates[2].tolist() == [False, True, False, False]
+    with pytest.raises(ScheduleError, match="gates layer 'layer3', which the network does not"):
+        s.gates(["layer0", "layer1", "layer2"])
+    full = s.all_kept()
+    assert full.masks.all() and full.masks.shape == (2, 4)
+    assert (full.layers, full.pipeline_delays, full.weights_sha256) == (s.layers, (0, 2), "w")
+    assert [layer["pipeline_delay"] for layer in s.to_dict()["layers"]] == [0, 2]
+    assert FrameSchedule.from_dict(s.to_dict()).to_dict() == s.to_dict()
+
+
+def test_pipeline_delay_of_a_network_layer() -> None:
+    def net(*kinds: str) -> SimpleNamespace:
+        return SimpleNamespace(layers=[SimpleNamespace(kind=k) for k in kinds])
+    synapse_first = net("conv", "conv", "dense")
+    assert [layer_pipeline_delay(synapse_first, i) for i in range(3)] == [0, 1, 2] == [
+        lava_latency(synapse_first, i) - 1 for i in range(3)]
+    assert [layer_pipeline_delay(net("input", "dense", "dense"), i) for i in range(3)] == [0, 0, 1]
+    assert layer_pipeline_delay(synapse_first, -1) == 2
 
 
 def test_manifest_shape_mismatch_and_missing_manifest(copy: Path, resign) -> None:

@@ -150,6 +150,12 @@ class Network:
         """Shape of the last layer's neurons (netx order)."""
         return self.layers[-1].output_shape
 
+    @property
+    def names(self) -> list[str]:
+        """Layer names, ``layer<i>`` with ``i`` the layer's group number in the file (what
+        a frame schedule gates)."""
+        return [f"layer{layer.file_index}" for layer in self.layers]
+
     def with_frames(self, frames: Optional[int]) -> "Network":
         """Copy with ``frames`` set."""
         return dataclasses.replace(self, frames=frames)

@@ -228,7 +228,7 @@ def import_nir(path: str | os.PathLike[str], out: str | os.PathLike[str],
     def fill(tmp: Path) -> None:
         net_path = write_netx(tmp / "network.net", netx_layers(chain, layers))
         network = read_network(net_path)  # what verify/run/report will read
-        names = [f"layer{layer.file_index}" for layer in network.layers]
+        names = network.names
         result.update({
             "format": FORMAT, "source": os.fspath(path),
             "source_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),

@@ -260,7 +260,8 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
     names = LavaGraph(network, frames).names
     specs = [layer_spec(layer, name) for layer, name in zip(network.layers, names)]
     gates = {int(i): np.asarray(m, dtype=bool) for i, m in bundle.gates.items()}
-    ones = {i: np.ones_like(m) for i, m in gates.items()}
+    all_kept = dataclasses.replace(bundle, schedule=bundle.schedule.all_kept())
+    ones = {int(i): np.asarray(m, dtype=bool) for i, m in all_kept.gates.items()}
     same = all(m.all() for m in gates.values())
     x, labels, n = samples.x, samples.labels, int(samples.x.shape[0])
     both = "" if same else " and one with all-ones gates (nothing pruned)"
@@ -298,7 +299,6 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         results = [_verify_summary(verify_bundle(bundle, k, TAG, 0, device, first_sample),
                                    "bundle schedule")]
         if not same:
-            all_kept = dataclasses.replace(bundle, schedule=bundle.schedule.all_kept())
             results.append(_verify_summary(
                 verify_bundle(all_kept, k, TAG, 0, device, first_sample),
                 "all-ones gates (no schedule)"))

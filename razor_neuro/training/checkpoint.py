@@ -163,8 +163,9 @@ def load_checkpoint(path: str | Path) -> tuple[RazorSNN, Checkpoint]:
 def schedule_from_model(model: RazorSNN, masks: torch.Tensor) -> FrameSchedule:
     """The static frame schedule of a trained model for the given masks ``[L, T]``.
 
-    Each gated layer's ``delay`` is its index among the weight layers: the steps a frame
-    needs to reach it in the deployed graph."""
+    Gated layers are named ``layer<i>`` after their block (the group ``export_hdf5`` writes
+    them to); each records its pipeline delay (:meth:`RazorSNN.pipeline_delay`), which a
+    bundle checks against its network."""
     gated = sorted(int(k) for k in model.epms)
     return FrameSchedule(masks.cpu().numpy(), tuple(model.gated_names),
                          tuple(model.pipeline_delay(i) for i in gated))
