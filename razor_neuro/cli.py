@@ -66,7 +66,8 @@ def _train(args: argparse.Namespace) -> int:
                       keep_ratio=args.keep_ratio, batch_size=args.batch_size, seed=args.seed,
                       **sizes)
     mcfg = ModelConfig.from_toml(args.config) if args.config else None
-    _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet)
+    _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet,
+                       threads=args.threads)
     keys = ["deploy_accuracy", "train_path_accuracy", "keep_ratio", "kept_frames",
             "informative_frame_recall", "pruned_frame_precision", "seconds"]
     print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=1 if args.verbose else None))
@@ -304,14 +305,14 @@ def _samples(text: str) -> int | None:
 
 
 def set_threads(requested: int | None) -> None:
-    """Size every thread pool of this job before torch loads: ``OMP_NUM_THREADS`` (read by
-    torch, the reference's kernels and the Lava processes this one starts) becomes
-    ``--threads`` or the cores this process may use (:mod:`razor_neuro.threads`), and
-    OpenMP threads sleep instead of spinning while they wait (``OMP_WAIT_POLICY=PASSIVE``
-    unless set): spinning threads of two jobs on the same cores slow both many times over
+    """Before torch loads: ``--threads N`` becomes ``OMP_NUM_THREADS`` (read by torch, the
+    reference's kernels and the Lava processes this one starts; without it each sizes
+    itself from the cores this process may use, :mod:`razor_neuro.threads`), and OpenMP
+    threads sleep instead of spinning while they wait (``OMP_WAIT_POLICY=PASSIVE`` unless
+    set): spinning threads of two jobs on the same cores slow both many times over
     (``benchmarks/bench_concurrent.py``)."""
-    from razor_neuro.threads import choose_threads
-    os.environ["OMP_NUM_THREADS"] = str(choose_threads(requested))
+    if requested is not None:
+        os.environ["OMP_NUM_THREADS"] = str(requested)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
@@ -324,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--threads", type=_positive, default=None,
                         help="CPU threads of torch, the reference's kernels and Lava's "
                              "processes (default: the cores this process may use, capped "
-                             "by OMP_NUM_THREADS)")
+                             "by OMP_NUM_THREADS; a training shares them evenly with the "
+                             "razor-neuro trainings running when it starts)")
     p = _Parser(prog="razor-neuro", formatter_class=_Formatter, epilog=EXIT_CODES, description=(
         "Train Razor SNNs (temporal frame pruning) in lava-dl, deploy them to Lava's Loihi "
         "simulator and report verified spike counts and energy."))

@@ -9,6 +9,7 @@ import torch
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
 from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN
 from razor_neuro.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from razor_neuro.threads import available_cores
 from razor_neuro.training.config import TrainConfig, TrainError
 from razor_neuro.training.evaluate import informative_scores
 from razor_neuro.training.loop import train
@@ -172,7 +173,10 @@ def test_keep_ratio_has_one_spelling_per_meaning():
 
 @pytest.mark.slow
 def test_train_writes_contract_and_is_deterministic(tmp_path):
+    before = torch.get_num_threads()
     _, m1 = train(TrainConfig(**TINY), tmp_path / "a", progress=False)
+    assert m1["threads"] == available_cores()  # alone: every core it may use
+    assert torch.get_num_threads() == before  # the caller's setting is restored
     _, m2 = train(TrainConfig(**TINY), tmp_path / "b", progress=False)
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     for key in ("deploy_accuracy", "train_path_accuracy", "frames", "keep_ratio", "kept_frames",
@@ -221,7 +225,22 @@ def test_cli_train_and_error(tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "--keep-ratio: expected one value or 4 (one per gated layer), got 2" in bad.stderr
+    bad = subprocess.run(cmd + ["train", "--threads", "0", "--out", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--threads" in bad.stderr
+    bad = subprocess.run(cmd + ["train", "--dataset", "nmnist", "--synthetic-samples", "40",
+                                "--out", str(tmp_path)], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "--synthetic-samples: sizes the synthetic dataset only" in bad.stderr
     assert not (tmp_path / "metrics.json").exists()
+    ok = subprocess.run(cmd + ["train", "--threads", "1", "--synthetic-samples", "48", "--epochs",
+                               "1", "--quiet", "--out", str(tmp_path / "run")],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["threads"] == 1
+    ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    assert ckpt["dataset"]["n_samples"] == 48
 
 
 @pytest.mark.slow

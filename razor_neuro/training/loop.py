@@ -32,6 +32,7 @@ from razor_neuro.training.datasets import build_datasets, check_data_fits
 from razor_neuro.training.evaluate import evaluate, informative_scores
 from razor_neuro.training.policies import EpochPlan, check_keep_ratio, keep_ratio_at
 from razor_neuro.training.probe import FrameProbe
+from razor_neuro.threads import fair_share, registered_job
 
 slayer = _compat.slayer()
 
@@ -52,7 +53,8 @@ class Run:
     training set between the ranks (None on one); ``data_gen`` orders the training samples
     and ``probe_gen`` draws the probe's drops and the frame dropout (both re-seeded every
     epoch); ``history`` holds one record per epoch trained, from epoch ``start`` on this
-    run; ``t0`` is when training started (``time.time()``).
+    run; ``t0`` is when training started (``time.time()``); ``threads`` is torch's CPU
+    thread count for the run.
     """
 
     cfg: TrainConfig
@@ -75,6 +77,7 @@ class Run:
     data_gen: torch.Generator
     probe_gen: torch.Generator
     t0: float
+    threads: int = 1
 
     @property
     def checkpoint_path(self) -> Path:
@@ -209,6 +212,7 @@ def final_metrics(run: Run) -> dict[str, Any]:
         "seconds": time.time() - run.t0,
         "world_size": run.world,
         "device": str(run.device),
+        "threads": run.threads,
         "history": run.history,
     }
     test_set = run.test_loader.dataset
@@ -218,14 +222,29 @@ def final_metrics(run: Run) -> dict[str, Any]:
 
 
 def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = None,
-          resume: bool = False, progress: bool = True) -> tuple[RazorSNN, dict[str, Any]]:
+          resume: bool = False, progress: bool = True,
+          threads: int | None = None) -> tuple[RazorSNN, dict[str, Any]]:
     """Train a Razor SNN and write ``out/checkpoint.pt`` and ``out/metrics.json``.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) it trains with DistributedDataParallel (gloo on
-    CPU, nccl on CUDA); rank 0 writes the files.  Returns the trained model and the
-    metrics (the contents of ``metrics.json``).
+    CPU, nccl on CUDA); rank 0 writes the files.  ``threads``: torch's CPU threads for the
+    whole run (default :func:`razor_neuro.threads.fair_share`, taken once the data and
+    model are built; recorded in the metrics).  Returns the trained model and the metrics
+    (the contents of ``metrics.json``).
     """
-    run = setup(cfg, Path(out), model_config, resume)
+    before = torch.get_num_threads()
+    try:
+        with registered_job():
+            return _train(cfg, Path(out), model_config, resume, progress, threads)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume: bool,
+           progress: bool, threads: int | None) -> tuple[RazorSNN, dict[str, Any]]:
+    run = setup(cfg, out, model_config, resume)
+    run.threads = threads or fair_share()
+    torch.set_num_threads(run.threads)
     for epoch in range(run.start, cfg.epochs):
         plan = EpochPlan.at(cfg, epoch, len(run.model.epms))
         train_epoch(run, plan, progress)
