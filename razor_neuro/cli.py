@@ -1,79 +1,21 @@
 """Command-line interface: parse arguments, call the API, map known errors to one line.
 
-Every sub-command is a thin wrapper; the same work is available from Python.
+Every sub-command is a thin wrapper (:mod:`razor_neuro.commands`); the same work is
+available from Python.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from razor_neuro.atomic import check_writable
+from razor_neuro import commands
+from razor_neuro.errors import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, exit_code
 from razor_neuro.training.config import TrainConfig
 from razor_neuro.versions import package_version
-
-EXIT_MISMATCH = 1
-EXIT_BAD_INPUT = 2
-EXIT_BAD_ARTEFACT = 3
-EXIT_REFUSED = 4
-EXIT_IO = 5
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES = f"""exit codes:
-  0    success
-  {EXIT_MISMATCH}    verify/report: Lava and the reference disagree beyond --tolerance
-  {EXIT_BAD_INPUT}    bad input: an argument, config file, dataset or spike file (one line
-       names the option, file or field and what was expected)
-  {EXIT_BAD_ARTEFACT}    an unreadable, foreign or tampered checkpoint or bundle, or one holding
-       NaN/infinite numbers
-  {EXIT_REFUSED}    refused to replace something: an existing training run (use --resume),
-       or a directory that is not a razor-neuro artefact of the same kind (--overwrite
-       replaces only a bundle with a bundle, a report with a report)
-  {EXIT_IO}    the operating system refused a read or write (read-only directory, a file
-       where a directory belongs, disk full)
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); files already written stay complete
---verbose (before or after the command) shows the full traceback instead of one line."""
-
-
-def exit_code(exc: BaseException) -> int:
-    """The documented exit code (:data:`EXIT_CODES`) of a known error class."""
-    from razor_neuro.atomic import OutputExists, OutputUnwritable
-    from razor_neuro.errors import ArtefactError
-    if isinstance(exc, OutputExists):
-        return EXIT_REFUSED
-    if isinstance(exc, (OutputUnwritable, OSError)):
-        return EXIT_IO
-    if isinstance(exc, ArtefactError):
-        return EXIT_BAD_ARTEFACT
-    return EXIT_BAD_INPUT
-
-
-def _train(args: argparse.Namespace) -> int:
-    from razor_neuro.model import ModelConfig
-    from razor_neuro.training.loop import train
-
-    sizes = {}
-    if args.synthetic_samples is not None:
-        if args.dataset != "synthetic":
-            raise ValueError(f"--synthetic-samples: sizes the synthetic dataset only, not "
-                             f"'{args.dataset}'")
-        sizes["n_samples"] = args.synthetic_samples
-    cfg = TrainConfig(dataset=args.dataset, data_root=args.data_root or "", epochs=args.epochs,
-                      keep_ratio=args.keep_ratio, batch_size=args.batch_size, seed=args.seed,
-                      **sizes)
-    mcfg = ModelConfig.from_toml(args.config) if args.config else None
-    _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet,
-                       threads=args.threads)
-    keys = ["deploy_accuracy", "train_path_accuracy", "keep_ratio", "kept_frames",
-            "informative_frame_recall", "pruned_frame_precision", "seconds"]
-    print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=1 if args.verbose else None))
-    print(f"wrote {Path(args.out) / 'checkpoint.pt'} and {Path(args.out) / 'metrics.json'}")
-    return 0
-
 
 def _keep_ratio(text: str) -> tuple[float, ...]:
     """``0.5,1,0.75`` → ``(0.5, 1.0, 0.75)``; :class:`TrainConfig` reads one value as a number."""
@@ -81,182 +23,6 @@ def _keep_ratio(text: str) -> tuple[float, ...]:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, got {text!r}") from None
-
-
-def _export(args: argparse.Namespace) -> int:
-    if args.target == "nir":
-        from razor_neuro.export.nir.exporter import export_nir
-        print(f"wrote NIR graph {export_nir(args.checkpoint, args.out, args.overwrite)} (the "
-              "frame schedule and its meaning in the graph's metadata)")
-        return 0
-    from razor_neuro.export.exporter import export_checkpoint
-
-    out = export_checkpoint(args.checkpoint, args.out, args.target, overwrite=args.overwrite)
-    print(f"wrote bundle {out} (network.net, schedule.json, manifest.json)")
-    return 0
-
-
-def _import(args: argparse.Namespace) -> int:
-    from razor_neuro.export.nir.importer import import_nir
-
-    res = import_nir(args.model, args.out, args.dt, args.check, args.overwrite)
-    print(f"dt {res['dt']:g} s ({res['dt_from']})")
-    _table(f"{args.model} -> {Path(args.out) / 'network.net'}: quantisation per layer",
-           ["layer", "NIR nodes", "neurons", "vThMant", "iDecay", "vDecay", "exact",
-            "weight RMS err", "max err (thr)"],
-           [[r["name"], f"{r['nir_synapse']} -> {r['nir_neuron']} ({r['neuron_type']})",
-             r["neurons"], r["vThMant"], r["iDecay"], r["vDecay"], r["quantisation"]["exact"],
-             f"{r['quantisation']['weight_rel_rms_error']:.2e}",
-             f"{r['quantisation']['weight_max_abs_error_thresholds']:.2e}"]
-            for r in res["layers"]])
-    chk = res.get("check")
-    if chk:
-        _table(f"--check {args.check}: NIR float simulation vs Lava fixed_pt, "
-               f"{chk['samples']} sample(s) x {chk['steps']} steps",
-               ["layer", "NIR spikes", "Lava spikes", "NIR/Lava mismatches", "spike agreement",
-                "Lava/reference mismatches"],
-               [[r["name"], r["nir_spikes"], r["lava_spikes"], r["nir_lava_mismatches"],
-                 f"{r['spike_agreement']:.4f}", r["lava_reference_mismatches"]]
-                for r in chk["layers"]])
-        print(f"output-class agreement NIR vs Lava: {chk['class_agreement']:.4f}")
-    print(f"wrote {args.out} (network.net, import.json)")
-    if chk and chk["lava_reference_mismatches"]:
-        print(f"razor-neuro import: Lava and the reference disagree at "
-              f"{chk['lava_reference_mismatches']} positions", file=sys.stderr)
-        return EXIT_MISMATCH
-    return 0
-
-
-def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for i, c in enumerate(columns):
-        table.add_column(c, justify="left" if i == 0 else "right")
-    for row in rows:
-        table.add_row(*(str(v) for v in row))
-    Console().print(table)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from razor_neuro.export.bundle import load_bundle
-    from razor_neuro.export.deploy import run_bundle, write_json
-
-    check_writable(args.out, "--out", into=True)  # before the simulation, not after it
-    result = run_bundle(load_bundle(args.bundle), args.samples, args.tag, args.start)
-    _table(f"{result['source']}: {result['samples']} samples, accuracy {result['accuracy']:.4f}",
-           ["layer", "neurons", "input spikes", "on pruned frames", "output spikes"],
-           [[r["name"], r["neurons"], r["input_spikes"], r.get("input_spikes_on_pruned_frames", "-"),
-             r["output_spikes"]] for r in result["layers"]])
-    print(f"wrote {write_json(Path(args.out) / 'run.json', result)}")
-    return 0
-
-
-def _verify(args: argparse.Namespace) -> int:
-    from razor_neuro.export.deploy import write_json
-    from razor_neuro.export.verify import verify_bundle, verify_net
-
-    check_writable(args.out, "--out", into=True)  # before the simulation, not after it
-    if args.net:
-        if args.bundle or not args.input:
-            raise ValueError("verify: give either a BUNDLE or --net FILE with --input SPIKES.npy")
-        for option, path in (("--net", args.net), ("--input", args.input)):
-            if not Path(path).is_file():
-                raise ValueError(f"{option} {path}: no such file")
-        result = verify_net(args.net, args.input, args.steps, args.tag, args.tolerance,
-                            states=args.state)
-        what = f"{args.net} on {args.input}"
-    else:
-        if not args.bundle:
-            raise ValueError("verify: give a BUNDLE directory, or --net FILE --input SPIKES.npy")
-        from razor_neuro.export.bundle import load_bundle
-        result = verify_bundle(load_bundle(args.bundle), args.samples, args.tag, args.tolerance,
-                               states=args.state)
-        what = args.bundle
-    columns = ["layer", "Lava input spikes", "on pruned frames", "Lava output spikes",
-               "reference", "mismatches"]
-    rows = [[r["name"], r.get("lava_input_spikes", "-"),
-             r.get("lava_input_spikes_on_pruned_frames", "-"), r["lava_spikes"],
-             r["reference_spikes"], r["mismatches"]] for r in result["layers"]]
-    total = ["total", "", "", "", "", result["mismatches"]]
-    if args.state:
-        columns += ["u mismatches", "v mismatches"]
-        for row, r in zip(rows, result["layers"]):
-            row += [r["current_mismatches"], r["voltage_mismatches"]]
-        total += ["", result["state_mismatches"]]
-    _table(f"Lava {args.tag} vs torch reference: {what}, {result['samples']} sample(s) x "
-           f"{result['steps']} steps", columns, rows + [total])
-    if "lava_accuracy" in result:
-        print(f"deploy accuracy: Lava {result['lava_accuracy']:.4f}, "
-              f"reference {result['reference_accuracy']:.4f}")
-    print(f"wrote {write_json(Path(args.out) / 'verify.json', result)}")
-    if not result["agree"]:
-        states = f" and {result['state_mismatches']} state mismatches" if args.state else ""
-        print(f"razor-neuro verify: {result['mismatches']} spike mismatches{states} (spike "
-              f"tolerance {args.tolerance}, state tolerance 0)", file=sys.stderr)
-        return EXIT_MISMATCH
-    return 0
-
-
-def check_report_args(args: argparse.Namespace) -> None:
-    """Refuse report options that do not go together (one line, exit 2): a BUNDLE or
-    ``--net`` with ``--input``; ``--input``/``--steps`` only with ``--net``; ``--compare``
-    only with a bundle; ``--verify-samples`` only with ``--source reference``."""
-    if (args.bundle is None) == (args.net is None):
-        raise ValueError("give either a BUNDLE directory or --net FILE.net --input SPIKES.npy")
-    if args.net is not None and args.input is None:
-        raise ValueError("--net needs --input SPIKES.npy")
-    if args.net is None and (args.input is not None or args.steps is not None):
-        raise ValueError("--input/--steps go with --net")
-    if args.compare is not None and args.net is not None:
-        raise ValueError("--compare works with bundles, not with --net")
-    if args.verify_samples is not None and args.source != "reference":
-        raise ValueError("--verify-samples goes with --source reference")
-
-
-def _report(args: argparse.Namespace) -> int:
-    from razor_neuro.export.report.make import default_out, report_bundle, report_net
-    from razor_neuro.export.report.schema import ReportRefused
-
-    check_report_args(args)
-    out = args.out or default_out(args.bundle, args.net)
-    try:
-        if args.net is not None:
-            res = report_net(out, args.net, args.input, args.steps, args.profile,
-                             args.ann_profile, args.source, args.overwrite)
-        else:
-            res = report_bundle(out, args.bundle, args.profile, args.ann_profile, args.samples,
-                                args.start, args.source, args.verify_samples, args.compare,
-                                args.overwrite)
-    except ReportRefused as exc:  # verify found mismatches: same exit code as verify
-        print(f"razor-neuro report: {exc}", file=sys.stderr)
-        return EXIT_MISMATCH
-    rep, net = res.report, res.report.primary
-    cols, runs = [], []
-    for n in [net] + ([rep.compare] if rep.compare is not None else []):
-        cols.append(n.label)
-        runs.append((n.accuracy, n.run))
-        if not n.without_schedule.same_run:
-            cols.append(f"{n.label} w/o schedule")
-            runs.append((n.without_schedule.accuracy, n.without_schedule.run))
-    rows = [["accuracy"] + ["-" if a is None else f"{a:.4f}" for a, _ in runs],
-            ["output spikes"] + [f"{r.totals.output_spikes:,.1f}" for _, r in runs],
-            ["synaptic ops"] + [f"{r.totals.synops:,.1f}" for _, r in runs],
-            [f"energy nJ ({rep.profile.name})"]
-            + [f"{r.total_energy_pj_per_sample / 1e3:,.2f}" for _, r in runs],
-            [f"ANN nJ ({rep.ann_profile.name})"]
-            + [f"{r.ann_energy_pj_per_sample / 1e3:,.2f}" for _, r in runs]]
-    _table(f"per sample, {net.source.kind} {net.source.tag}", ["", *cols], rows)
-    if net.bundle_id:
-        print(f"bundle id: {net.bundle_id}")
-    print(f"counts: {net.source.description}")
-    print(f"per sample over {net.samples} sample(s); licence: {net.source.licence}")
-    for p in (rep.profile, rep.ann_profile):
-        if p.caveat:
-            print(f"CAVEAT ({p.name}): {p.caveat}")
-    print(f"wrote {res.path} ({', '.join(res.files[:4])}, figures/ as PNG + PDF)")
-    return 0
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -361,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint.pt with the same arguments")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(func=_train)
+    t.set_defaults(func=commands.cmd_train)
 
     e = command("export", "turn a checkpoint into a deployable bundle")
     e.add_argument("checkpoint", help="OUT/checkpoint.pt of razor-neuro train")
@@ -371,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="bundle directory (or .nir file) to create")
     e.add_argument("--overwrite", action="store_true",
                    help="replace an existing bundle (only a bundle) or NIR file (only one)")
-    e.set_defaults(func=_export)
+    e.set_defaults(func=commands.cmd_export)
 
     im = command("import", "turn a NIR graph (snnTorch, Norse, Sinabs ...) into a netx network "
                            "for Lava and the reference")
@@ -385,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "NIR simulation with Lava on them")
     im.add_argument("--overwrite", action="store_true",
                     help="replace an existing import directory (only one)")
-    im.set_defaults(func=_import)
+    im.set_defaults(func=commands.cmd_import)
 
     tags = ["fixed_pt", "floating_pt"]
     r = command("run", "run a bundle on the Loihi simulator over test samples")
@@ -395,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--start", type=_non_negative, default=0, help="index of the first test sample")
     r.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
     r.add_argument("--out", required=True, help="directory for run.json")
-    r.set_defaults(func=_run)
+    r.set_defaults(func=commands.cmd_run)
 
     v = command("verify", "compare Lava and the torch reference spike for spike")
     v.add_argument("bundle", nargs="?", help="bundle directory")
@@ -410,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also compare every layer's current u and voltage v per neuron and "
                         "step (exit 0 only when spikes and states agree)")
     v.add_argument("--out", default=".", help="directory for verify.json")
-    v.set_defaults(func=_verify)
+    v.set_defaults(func=commands.cmd_verify)
 
     rp = command("report", "measured spike counts, synaptic ops and energy "
                            "(md, csv, json, tex, figures)")
@@ -438,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", help="report directory (default reports/<bundle or net name>)")
     rp.add_argument("--overwrite", action="store_true",
                     help="replace an existing report (only a report)")
-    rp.set_defaults(func=_report)
+    rp.set_defaults(func=commands.cmd_report)
     return p
 
 
