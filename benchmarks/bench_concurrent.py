@@ -7,12 +7,13 @@ the pair runs back to back and then both at once; the ratio is taken per repeat.
 
 Variants (``--variants``):
 
-* ``default``: razor-neuro's own thread choice (``razor_neuro.threads``: the cores the
-  process may use, capped by ``OMP_NUM_THREADS``; OpenMP threads that sleep instead of
-  spinning while they wait, ``OMP_WAIT_POLICY=PASSIVE`` unless set);
-* ``spinning``: the same thread count with OpenMP's spin-waiting (``OMP_WAIT_POLICY=ACTIVE``),
-  which is what a plain torch process does for a while before it sleeps;
-* ``one-thread``: ``--threads 1`` for each training.
+* ``default``: razor-neuro's own thread choice (``razor_neuro.threads``: a training takes
+  the cores the process may use, split evenly between the razor-neuro trainings running
+  when it starts; OpenMP threads sleep instead of spinning while they wait);
+* ``all-cores``: ``--threads`` = every core for each training, as a job that does not know
+  about the other takes them (still with sleeping OpenMP threads);
+* ``all-cores-spinning``: the same with OpenMP's spin-waiting (``OMP_WAIT_POLICY=ACTIVE``),
+  what torch's threads do for a while before they sleep.
 """
 from __future__ import annotations
 
@@ -29,11 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import Stat, emit, num, table  # noqa: E402
 
-VARIANTS = {
-    "default": ({}, []),
-    "spinning": ({"OMP_WAIT_POLICY": "ACTIVE"}, []),
-    "one-thread": ({}, ["--threads", "1"]),
-}
+def variants() -> dict[str, tuple[dict[str, str], list[str]]]:
+    """name -> (environment added, extra ``train`` arguments)."""
+    from razor_neuro.threads import available_cores
+    every = ["--threads", str(available_cores())]
+    return {"default": ({}, []), "all-cores": ({}, every),
+            "all-cores-spinning": ({"OMP_WAIT_POLICY": "ACTIVE"}, every)}
 
 
 def command(out: Path, epochs: int, samples: int, seed: int, extra: list[str]) -> list[str]:
@@ -70,25 +72,26 @@ def run_pair(tmp: Path, tag: str, env_extra: dict, extra: list[str], epochs: int
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__.splitlines()[0], repeats=2)
-    p.add_argument("--epochs", type=int, default=None, help="epochs per training (default 2)")
+    p = common.parser(__doc__.splitlines()[0], repeats=1)
+    p.add_argument("--epochs", type=int, default=1, help="epochs per training (default 1)")
     p.add_argument("--variants", default=None,
-                   help=f"comma-separated, of {', '.join(VARIANTS)} (default all; "
-                        f"default alone with --smoke)")
+                   help="comma-separated, of default, all-cores, all-cores-spinning (default: "
+                        "default,all-cores; default alone with --smoke)")
     args = common.parse(p, argv)
-    epochs = args.epochs or 1 if args.smoke else args.epochs or 2
+    epochs = args.epochs
     samples = common.SMOKE_SAMPLES if args.smoke else common.BENCH_SAMPLES
-    variants = [v for v in (args.variants or ("default" if args.smoke else ",".join(VARIANTS)))
-                .split(",") if v]
-    unknown = sorted(set(variants) - set(VARIANTS))
+    table_of = variants()
+    chosen = [v for v in (args.variants or ("default" if args.smoke else "default,all-cores"))
+              .split(",") if v]
+    unknown = sorted(set(chosen) - set(table_of))
     if unknown:
-        p.error(f"--variants: unknown {', '.join(unknown)}; expected {', '.join(VARIANTS)}")
+        p.error(f"--variants: unknown {', '.join(unknown)}; expected {', '.join(table_of)}")
     common.header("7. Two trainings at once vs. one after another (shared machine)", args)
     from razor_neuro.threads import available_cores
     rows, verdicts = [], []
     with tempfile.TemporaryDirectory(prefix="razor-concurrent-") as tmp:
-        for name in variants:
-            env_extra, extra = VARIANTS[name]
+        for name in chosen:
+            env_extra, extra = table_of[name]
             seq, par, seq_cpu, par_cpu, ratios = [], [], [], [], []
             for r in range(args.repeats):
                 common.progress(f"{name}: repeat {r + 1}: back to back, then together")
