@@ -150,6 +150,7 @@ def make_variants(batch: int, device: str, smoke: bool):
     from razor_neuro.model import PRESETS, RazorSNN
     from razor_neuro.training.config import TrainConfig
     from razor_neuro.training.policies import frame_dropout
+    from razor_neuro.schedule import layer_name
     from razor_neuro.training.probe import FrameProbe
 
     slayer = _compat.slayer()
@@ -223,7 +224,7 @@ def make_variants(batch: int, device: str, smoke: bool):
                 if hasattr(block, "synapse"):
                     rec.append(ref)
             _, tw = build_twin(twin_src, False).to(device)(x, record=True)
-        return [(f"layer{i}", int(a.sum()), int(b.sum()), int((a.bool() != b.bool()).sum()),
+        return [(layer_name(i), int(a.sum()), int(b.sum()), int((a.bool() != b.bool()).sum()),
                  a.numel()) for i, (a, b) in enumerate(zip(rec, tw))]
 
     variants = [("razor, EPM on, full training step", step_full),

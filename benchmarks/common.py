@@ -460,8 +460,8 @@ def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> l
     from razor_neuro.counting import count_layer
     from razor_neuro.export.report.measure import layer_spec, to_slayer
     counts = []
-    for i, layer in enumerate(network.layers):
-        spec = layer_spec(layer, f"layer{layer.file_index}")
+    for i, (layer, name) in enumerate(zip(network.layers, network.names)):
+        spec = layer_spec(layer, name)
         counts.append(count_layer(spec, torch.from_numpy(to_slayer(inputs[i])),
                                   torch.from_numpy(to_slayer(outputs[i]))))
     return counts

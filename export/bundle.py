@@ -32,6 +32,7 @@ import numpy as np
 
 from razor_neuro.atomic import write_dir
 from razor_neuro.errors import ArtefactError
+from razor_neuro.export.layout import reverse_order
 from razor_neuro.export.netfile import Network, NetFileError, read_network
 from razor_neuro.export.timebase import layer_pipeline_delay
 from razor_neuro.schedule import FrameSchedule, ScheduleError
@@ -142,7 +143,7 @@ def write_bundle(out: str | Path, blocks: Any, schedule: FrameSchedule,
         manifest = {
             "format": FORMAT,
             "target": target,
-            "input_shape": list(shape[::-1]),  # netx: (x, y, f) = (W, H, C)
+            "input_shape": list(reverse_order(shape)),  # netx: (x, y, f) = (W, H, C)
             "input_shape_slayer": list(shape),
             "frames": hashed.frames,
             "n_classes": int(n_classes),

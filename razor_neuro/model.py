@@ -20,6 +20,7 @@ from razor_neuro import _compat
 from razor_neuro.epm import EPM, frame_density
 from razor_neuro.export import timebase
 from razor_neuro.export.layout import conv_out_size
+from razor_neuro.schedule import layer_name
 
 slayer = _compat.slayer()
 
@@ -265,7 +266,7 @@ class RazorSNN(nn.Module):
 
     @property
     def gated_names(self) -> list[str]:
-        return [f"layer{i}" for i in sorted(int(k) for k in self.epms)]
+        return [layer_name(i) for i in sorted(int(k) for k in self.epms)]
 
     def pipeline_delay(self, block: int) -> int:
         """Hardware steps between a frame entering the network and reaching block ``block``

@@ -17,6 +17,12 @@ import numpy as np
 from razor_neuro.errors import ArtefactError
 
 
+def layer_name(index: int) -> str:
+    """The name of the layer in group ``index`` of a netx file's ``layer`` group, by which
+    a frame schedule gates it (the training model numbers its blocks the same way)."""
+    return f"layer{int(index)}"
+
+
 class ScheduleError(ArtefactError):
     """A schedule file or table that is malformed or does not fit the network."""
 

@@ -14,7 +14,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ..layout import conv_out_shape
+from ..layout import conv_out_shape, reverse_order
 from .ir import InputShapeUnknown, NetFileError, NetLayer, NeuronParams
 from .weight_bits import optimize_weight_bits
 
@@ -72,15 +72,15 @@ def _raw(group: Any, key: str) -> Any:
 
 def _shape(group: Any) -> Shape:
     """The group's ``shape`` reversed from the file's (C, H, W) to netx's (x, y, f)."""
-    return tuple(int(v) for v in np.asarray(_raw(group, "shape"))[::-1])
+    return reverse_order(np.asarray(_raw(group, "shape")))
 
 
 def _expand(value: Any) -> Tuple[int, int]:
     """netx ``create_conv.expand``: scalar -> (v, v); array -> reversed (x, y)."""
     if np.isscalar(value) or np.ndim(value) == 0:
         return int(value), int(value)
-    value = np.asarray(value)[::-1]
-    return int(value[0]), int(value[1])
+    x, y = reverse_order(np.asarray(value))[:2]
+    return x, y
 
 
 # ----------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from razor_neuro.schedule import layer_name
+
 __all__ = ["NetFileError", "InputShapeUnknown", "NeuronParams", "NetLayer", "Network",
            "one_line"]
 
@@ -154,7 +156,7 @@ class Network:
     def names(self) -> list[str]:
         """Layer names, ``layer<i>`` with ``i`` the layer's group number in the file (what
         a frame schedule gates)."""
-        return [f"layer{layer.file_index}" for layer in self.layers]
+        return [layer_name(layer.file_index) for layer in self.layers]
 
     def with_frames(self, frames: Optional[int]) -> "Network":
         """Copy with ``frames`` set."""

@@ -8,6 +8,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..layout import swap_spike_order
 from .ir import NetFileError, one_line
 
 __all__ = ["read_spikes"]
@@ -136,5 +137,5 @@ def _events_to_dense(name: str, shape: Optional[Tuple[int, ...]],
                            f"{shape}; {expect}")
     dense = event.to_tensor(dim=(channels, height, width, steps))  # C, H, W, T
     if len(shape) == 3:
-        return np.ascontiguousarray(dense.transpose(2, 1, 0, 3)).astype(np.uint8)
+        return swap_spike_order(dense[None])[0].astype(np.uint8)
     return dense.reshape(shape[0], steps).astype(np.uint8)

@@ -286,7 +286,7 @@ def compare_with_bundle(import_dir: str | os.PathLike[str], bundle_dir: str | os
     samples = load_test_samples(bundle, n_samples)
     a = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates).run(samples.x)
     b = LavaGraph(imported, bundle.frames, gates=gates).run(samples.x)
-    checks = compare([f"layer{i}" for i in range(len(imported.layers))], a.outputs, b.outputs)
+    checks = compare(imported.names, a.outputs, b.outputs)
     same = len(bundle.network.layers) == len(imported.layers) and all(
         p.kind == q.kind and p.neuron.threshold == q.neuron.threshold
         and p.neuron.current_decay == q.neuron.current_decay
