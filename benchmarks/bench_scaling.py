@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     n = args.samples or (1 if args.smoke else 4)
     frames = (4, 8) if args.smoke else (8, 16, 32, 64)
     widths = (1, 2) if args.smoke else (1, 2, 4, 8)
-    common.header("5. Scaling with T (frames) and layer width", args)
+    common.header("5. Scaling with batch size, T (frames) and layer width", args)
 
     import tempfile
 
