@@ -419,7 +419,10 @@ def test_ctrl_c_during_training_leaves_a_loadable_checkpoint(tmp_path: Path) -> 
     proc = subprocess.Popen([sys.executable, "-m", "razor_neuro.cli", "train", "--quiet",
                              "--epochs", "5000", "--batch-size", "64", "--config", str(config),
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=ENV)
+                            text=True, env=ENV,
+                            # a suite started in the background inherits SIGINT ignored, and
+                            # Python then installs no KeyboardInterrupt handler: restore it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 600  # a bound against hanging, not a timing assertion
     while not (out / "checkpoint.pt").exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
