@@ -104,11 +104,15 @@ def quiet() -> Iterator[None]:
 
 
 def slayer() -> ModuleType:
-    """``lava.lib.dl.slayer``, imported quietly."""
+    """``lava.lib.dl.slayer``, imported quietly, with its CPU leaky-integrator loop compiled
+    (:mod:`razor_neuro.li_dynamics`: the same integers)."""
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
     with quiet():
         patch_lava()
         import lava.lib.dl.slayer as module
+        from lava.lib.dl.slayer.neuron.dynamics import leaky_integrator
+    from razor_neuro import li_dynamics
+    li_dynamics.install(leaky_integrator)
     return module
 
 
