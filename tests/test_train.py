@@ -13,7 +13,8 @@ from razor_neuro.threads import available_cores
 from razor_neuro.training.config import TrainConfig, TrainError
 from razor_neuro.training.evaluate import informative_scores
 from razor_neuro.training.loop import train
-from razor_neuro.training.policies import frame_dropout, keep_ratio_at, reweight_at
+from razor_neuro.training.policies import (EpochPlan, frame_dropout, keep_ratio_at,
+                                          reweight_at)
 from razor_neuro.training.probe import count_cross_entropy, probe_frames
 
 TINY = dict(epochs=2, n_samples=48, batch_size=8)
@@ -111,6 +112,25 @@ def test_frame_dropout_drops_whole_frames_per_sample():
     assert 0.2 < dropped < 0.3
     assert (out[0].sum(1) != out[0, 0].sum()).any()  # drawn per sample
     assert frame_dropout(masks, 4, 0.0, torch.Generator()).equal(masks.unsqueeze(1).expand(3, 4, 16))
+
+
+def test_probe_and_dropout_policies():
+    """The probe runs one batch in probe_every while the schedule is learned, never when
+    every target keeps all frames; frame dropout until the freeze, or to the end."""
+    cfg = TrainConfig(epochs=20, keep_ratio=0.5, probe_every=3)
+    learning, frozen = EpochPlan.at(cfg, 0, 4), EpochPlan.at(cfg, 19, 4)
+    assert [learning.probes(i) for i in range(7)] == [True, False, False, True, False, False, True]
+    assert not any(frozen.probes(i) for i in range(7))
+    assert learning.frame_dropout == 0.25 and frozen.frame_dropout == 0.0
+    full = TrainConfig(epochs=20, keep_ratio=1.0)
+    assert not any(EpochPlan.at(full, 0, 4).probes(i) for i in range(8))
+    assert EpochPlan.at(full, 0, 4).frame_dropout == 0.25
+    deeper = TrainConfig(epochs=20, keep_ratio=(1.0, 0.5, 1.0, 1.0))
+    assert EpochPlan.at(deeper, 0, 4).probes(0)
+    to_end = TrainConfig(epochs=20, keep_ratio=0.5, dropout_to_end=True)
+    assert EpochPlan.at(to_end, 19, 4).frame_dropout == 0.25
+    masks = torch.ones(4, 16, dtype=torch.bool)
+    assert frozen.train_masks(masks, 3, torch.Generator()) is masks
 
 
 def test_pruned_frames_deliver_nothing():

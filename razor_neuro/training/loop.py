@@ -145,8 +145,9 @@ def _restore(ckpt: Checkpoint, path: Path, model: RazorSNN, opt: torch.optim.Opt
 
 def train_epoch(run: Run, plan: EpochPlan, progress: bool) -> None:
     """One pass over the training set with one mask per gated layer (``plan``'s keep ratio
-    of the embeddings as the epoch starts); while the schedule is learned each batch is
-    also probed, trains with frame dropout, and updates the embeddings."""
+    of the embeddings as the epoch starts), with ``plan``'s frame dropout; while the
+    schedule is probed, one batch in ``probe_every`` is also probed and updates the
+    embeddings."""
     cfg, model = run.cfg, run.model
     for group in run.opt.param_groups:
         group["lr"] = plan.lr
@@ -161,16 +162,17 @@ def train_epoch(run: Run, plan: EpochPlan, progress: bool) -> None:
     bar = tqdm(loader, desc=f"epoch {plan.epoch + 1}/{cfg.epochs}", leave=False,
                disable=not progress or run.rank != 0 or not sys.stderr.isatty())
     masks = model.masks(plan.keep_ratio)
-    for x, y in bar:
+    for i, (x, y) in enumerate(bar):
         x, y = x.to(run.device), y.to(run.device)
-        if plan.learning:
+        probed = plan.probes(i)
+        if probed:
             batch = run.probe.measure(model, x, y, plan.reweight, run.probe_gen)
         train_masks = plan.train_masks(masks, len(y), run.probe_gen)
         loss = run.loss_fn(run.net(x, train_masks, plan.reweight), y)
         run.opt.zero_grad()
         loss.backward()
         run.opt.step()
-        if plan.learning:
+        if probed:
             run.probe.learn(model, batch)
         bar.set_postfix(loss=f"{loss.item() / len(y):.3f}")
 

@@ -8,7 +8,9 @@ Epochs count from 0.  With ``start, span = pruning_span(cfg)``:
   ``1 + (r - 1) * min(1, (epoch + 1 - start) / span)``, exactly ``r`` once annealed;
 * re-weighting: ``max(0, 1 - (epoch + 1) / (start + span))``;
 * learning rate: ``lr * (1 + cos(pi * epoch / epochs)) / 2``;
-* the schedule is learned (probe and frame dropout) while ``epoch < start + span``.
+* the schedule is learned (probe) while ``epoch < start + span`` and some target ratio is
+  below 1 (a schedule that keeps every frame needs no probe);
+* frame dropout while the schedule is learned, or in every epoch with ``dropout_to_end``.
 """
 from __future__ import annotations
 
@@ -51,9 +53,21 @@ def lr_at(cfg: TrainConfig, epoch: int) -> float:
 
 
 def learns_schedule(cfg: TrainConfig, epoch: int) -> bool:
-    """Whether ``epoch`` still learns the schedule (probe and frame dropout) rather than
-    fine-tuning on the frozen masks: until the keep-ratio annealing ends."""
+    """Whether ``epoch`` still learns the schedule rather than fine-tuning on the frozen
+    masks: until the keep-ratio annealing ends (the anneal's span, whatever the targets)."""
     return epoch < sum(pruning_span(cfg))
+
+
+def probes_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
+    """Whether ``epoch`` probes frame importance: while it learns the schedule and some
+    gated layer's target keep ratio is below 1."""
+    return learns_schedule(cfg, epoch) and min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0
+
+
+def drops_frames_at(cfg: TrainConfig, epoch: int) -> bool:
+    """Whether ``epoch`` trains with frame dropout: while it learns the schedule, or always
+    with ``cfg.dropout_to_end``."""
+    return cfg.dropout_to_end or learns_schedule(cfg, epoch)
 
 
 def frame_dropout(masks: torch.Tensor, n: int, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -84,24 +98,32 @@ class EpochPlan:
         keep_ratio: per gated layer, length ``L`` (:func:`keep_ratio_at`).
         reweight: attention strength in [0, 1] (:func:`reweight_at`).
         lr: learning rate (:func:`lr_at`).
-        learning: the schedule is still learned (:func:`learns_schedule`).
-        frame_dropout: share of each sample's frames dropped while ``learning``.
+        probing: frame importance is probed (:func:`probes_at`), one batch in
+            ``probe_every``.
+        frame_dropout: share of each sample's frames dropped, 0 when the epoch trains
+            without frame dropout (:func:`drops_frames_at`).
     """
 
     epoch: int
     keep_ratio: list[float]
     reweight: float
     lr: float
-    learning: bool
+    probing: bool
     frame_dropout: float
+    probe_every: int = 1
 
     @classmethod
     def at(cls, cfg: TrainConfig, epoch: int, layers: int) -> "EpochPlan":
         """The plan of ``epoch`` for a model with ``layers`` gated layers."""
         return cls(epoch, keep_ratio_at(cfg, epoch, layers), reweight_at(cfg, epoch),
-                   lr_at(cfg, epoch), learns_schedule(cfg, epoch), cfg.frame_dropout)
+                   lr_at(cfg, epoch), probes_at(cfg, epoch, layers),
+                   cfg.frame_dropout if drops_frames_at(cfg, epoch) else 0.0, cfg.probe_every)
+
+    def probes(self, batch: int) -> bool:
+        """Whether batch number ``batch`` (from 0) of the epoch is probed."""
+        return self.probing and batch % self.probe_every == 0
 
     def train_masks(self, masks: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
         """The masks a batch of ``n`` samples trains with: ``masks`` ``[L, T]`` with frame
-        dropout (``[L, n, T]``) while the schedule is learned, else ``masks`` itself."""
-        return frame_dropout(masks, n, self.frame_dropout, generator) if self.learning else masks
+        dropout (``[L, n, T]``) when the epoch drops frames, else ``masks`` itself."""
+        return frame_dropout(masks, n, self.frame_dropout, generator) if self.frame_dropout else masks

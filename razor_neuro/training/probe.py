@@ -1,11 +1,12 @@
 """Frame-importance probing: what dropping each frame at each gated layer costs, learned
 into the EPM embeddings.
 
-For a batch of ``N`` samples, each sample runs once with all frames and once with random
-frames dropped (``drop`` ``[L, N, T]``, a drop counted only where the frame carried
+One training batch in ``probe_every`` is probed (the two extra forward passes cost more
+than the training step they accompany).  For a probed batch of ``N`` samples, each sample
+runs once with all frames and once with random frames dropped (``drop`` ``[L, N, T]``, a drop counted only where the frame carried
 events).  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
 regressed on the drops (ridge, no intercept) with normal equations that accumulate over
-batches with forgetting ``f``::
+probed batches with forgetting ``f``::
 
     X[n, l*T + t] = drop[l, n, t]
     G <- (1 - f) G + X^T X        (G: [L*T, L*T], float64)
