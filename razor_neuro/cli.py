@@ -112,13 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-root", help="directory holding a real dataset (stored absolute)")
     t.add_argument("--synthetic-samples", type=_positive, default=None, metavar="N",
                    help=f"synthetic dataset size, train + test (default {TrainConfig.n_samples})")
-    t.add_argument("--epochs", type=_positive, default=TrainConfig.epochs,
-                   help="epochs to train in all (with --resume: more than already trained)")
+    t.add_argument("--epochs", type=_positive, default=None,
+                   help=f"epochs to train in all (with --resume: more than already trained) "
+                        f"(default: the dataset's recipe, else {TrainConfig.epochs})")
     t.add_argument("--keep-ratio", type=_keep_ratio, default=TrainConfig.keep_ratio, metavar="R[,R...]",
                    help="share of input frames kept (first gated layer; deeper layers keep all), "
                         "or one comma-separated share per gated layer to prune deeper layers too")
     t.add_argument("--batch-size", type=_positive, default=TrainConfig.batch_size,
                    help="training samples per optimiser step")
+    t.add_argument("--probe-every", type=_positive, default=None, metavar="K",
+                   help=f"probe frame importance on one training batch in K (default: the "
+                        f"dataset's recipe, else {TrainConfig.probe_every}; 1 probes every "
+                        f"batch at about twice the cost per step)")
     t.add_argument("--config", help="TOML model config (default: the dataset's preset)")
     t.add_argument("--seed", type=_non_negative, default=TrainConfig.seed,
                    help="seed of the weights, the data order and the synthetic dataset")
@@ -165,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = command("verify", "compare Lava and the torch reference spike for spike")
     v.add_argument("bundle", nargs="?", help="bundle directory")
-    v.add_argument("--samples", type=_positive, default=32, help="test samples (bundle mode)")
+    v.add_argument("--samples", type=_samples, default=32,
+                   help="test samples (bundle mode), or all (the whole test split)")
     v.add_argument("--net", help="a netx HDF5 network razor-neuro did not train")
     v.add_argument("--input", help="input spikes .npy for --net: dense [*input_shape, T] "
                                    "in netx order, or slayer's event format")

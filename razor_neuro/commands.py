@@ -24,9 +24,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"--synthetic-samples: sizes the synthetic dataset only, not "
                              f"'{args.dataset}'")
         sizes["n_samples"] = args.synthetic_samples
-    cfg = TrainConfig(dataset=args.dataset, data_root=args.data_root or "", epochs=args.epochs,
-                      keep_ratio=args.keep_ratio, batch_size=args.batch_size, seed=args.seed,
-                      **sizes)
+    for name in ("epochs", "probe_every"):
+        if getattr(args, name) is not None:
+            sizes[name] = getattr(args, name)
+    cfg = TrainConfig.for_dataset(args.dataset, data_root=args.data_root or "",
+                                  keep_ratio=args.keep_ratio, batch_size=args.batch_size,
+                                  seed=args.seed, **sizes)
     mcfg = ModelConfig.from_toml(args.config) if args.config else None
     _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet,
                        threads=args.threads)

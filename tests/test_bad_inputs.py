@@ -400,7 +400,8 @@ def test_help_documents_defaults_and_exit_codes() -> None:
                                 capture_output=True, text=True, env=ENV)
     assert train_help.returncode == 0
     flat = " ".join(train_help.stdout.split())
-    for option, default in (("--epochs", "30"), ("--batch-size", "32"), ("--seed", "0")):
+    for option, default in (("--epochs", "the dataset's recipe, else 30"), ("--batch-size", "32"),
+                            ("--seed", "0")):
         i = flat.index(f"{option} {option.strip('-').upper().replace('-', '_')} ")
         assert f"(default: {default})" in flat[i:i + 200], option
     version = subprocess.run([sys.executable, "-m", "razor_neuro.cli", "--version"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numbers
 import os
 from dataclasses import dataclass
+from typing import Any
 
 
 class TrainError(ValueError):
@@ -23,10 +24,13 @@ class TrainConfig:
     keep_ratio: float | tuple[float, ...] = 0.5  # see razor_neuro.model.layer_keep_ratios
     batch_size: int = 32
     lr: float = 3e-3
-    probe_forgetting: float = 0.005  # per-batch forgetting of the frame-importance estimate
+    probe_forgetting: float = 0.02  # per-probe forgetting of the frame-importance estimate
+    probe_every: int = 4  # probe one batch in this many (razor_neuro.training.probe)
     event_cost: float = 1.0
     probe_drop: float = 0.25
-    frame_dropout: float = 0.25  # share of steps dropped per training sample until the schedule freezes
+    frame_dropout: float = 0.25  # share of steps dropped per training sample
+    dropout_to_end: bool = False  # frame dropout in every epoch, not only until the schedule freezes
+    shift: int = 0  # random translation of the training samples, in pixels (conv inputs)
     prune_start: float = 0.25  # share of the epochs trained on all frames before pruning
     anneal_fraction: float = 0.35
     true_rate: float = 0.3
@@ -45,3 +49,14 @@ class TrainConfig:
         # stored in the checkpoint and bundle: absolute, so any working directory finds it
         if self.data_root:
             object.__setattr__(self, "data_root", os.path.abspath(self.data_root))
+
+    @classmethod
+    def for_dataset(cls, dataset: str, **given: Any) -> "TrainConfig":
+        """The configuration of a run on ``dataset``: the class defaults, then the dataset's
+        recipe (:data:`RECIPES`), then the ``given`` fields."""
+        return cls(dataset=dataset, **{**RECIPES.get(dataset, {}), **given})
+
+
+#: Per dataset, the training settings that differ from :class:`TrainConfig`'s defaults
+#: (measured; docs/design.md, "Training recipes").
+RECIPES: dict[str, dict[str, Any]] = {}
