@@ -98,10 +98,11 @@ def _result(checks: list[LayerCheck], samples: int, steps: int, tolerance: int,
     return {**out, **extra, "layers": layers, "versions": package_versions()}
 
 
-def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", tolerance: int = 0,
+def verify_bundle(bundle: Bundle, n_samples: int | None, tag: str = "fixed_pt", tolerance: int = 0,
                   device: str | None = None, start: int = 0,
                   states: bool = False) -> dict[str, Any]:
-    """Run the bundle on Lava and on the reference over the same test samples.
+    """Run the bundle on Lava and on the reference over the same test samples: the first
+    ``n_samples`` from ``start`` (None: the test split from ``start``).
 
     Args:
         states: also compare every layer's current ``u`` and voltage ``v`` per neuron and
@@ -120,7 +121,7 @@ def verify_bundle(bundle: Bundle, n_samples: int, tag: str = "fixed_pt", toleran
     ref, ref_in, ref_s, ref_states = reference_run(graph.network, samples.x, bundle.gates, tag,
                                                 device, states=states)
     checks = compare(graph.names, lava.outputs, ref)
-    result = _result(checks, n_samples, bundle.frames, tolerance, {
+    result = _result(checks, len(samples.labels), bundle.frames, tolerance, {
         "bundle": str(bundle.path), "bundle_id": bundle.id,
         "bundle_sha256": bundle.sha256, "lava": tag,
         "reference": f"torch {tag} ({device or ('cuda' if torch.cuda.is_available() else 'cpu')})",

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -183,6 +183,14 @@ class LayerCounts:
         n = self.n_samples
         upd = {k: (None if getattr(self, k) is None else getattr(self, k) / n) for k in self._EXTENSIVE}
         return dataclasses.replace(self, n_samples=1, **upd)
+
+
+def input_events_per_frame(x: Any) -> list[float]:
+    """Mean input event count of each frame over the samples of ``x``
+    ``[N, *input_shape, T]`` (numpy or torch), length ``T``; a graded input counts its
+    values."""
+    x = np.asarray(x)
+    return [float(v) for v in x.reshape(x.shape[0], -1, x.shape[-1]).sum(axis=1).mean(axis=0)]
 
 
 def per_sample(counts):

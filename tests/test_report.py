@@ -104,6 +104,15 @@ def test_accuracy_is_the_deploy_accuracy_of_the_same_samples(data: dict, bundle_
     assert data["accuracy"] == pytest.approx(float((pred == s.labels).mean()))
 
 
+def test_events_per_frame_is_the_mean_input_count(data: dict, bundle_dir: Path) -> None:
+    s = load_test_samples(load_bundle(bundle_dir), data["samples"], data["first_sample"])
+    x = np.asarray(s.x)
+    expected = x.reshape(x.shape[0], -1, x.shape[-1]).sum(axis=1).mean(axis=0)
+    assert len(data["input_events_per_frame"]) == data["frames"]
+    assert np.allclose(data["input_events_per_frame"], expected)
+    assert max(data["input_events_per_frame"]) > 0
+
+
 def test_counts_against_independent_recount(data: dict, bundle_dir: Path) -> None:
     """Spikes, synops (as #(output, tap) pairs reading a spike) and dense MACs recounted in
     netx (x, y, f) order straight from the reference's spikes, without the report's code."""
@@ -233,7 +242,7 @@ def test_figures_open_as_images(report_dir: Path, data: dict) -> None:
 
     pngs = sorted((report_dir / "figures").glob("*.png"))
     names = {p.stem for p in pngs}
-    assert {"counts", "energy", "schedule", "raster", "comparison"} <= names
+    assert {"counts", "energy", "schedule", "events", "raster", "comparison"} <= names
     for p in pngs:
         img = mpimg.imread(p)
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
@@ -467,7 +476,8 @@ def _tiny_report(kind: str = "bundle", compare: bool = False) -> report_data.Rep
     specs = [LayerSpec("layer0", "dense", (6,), (4,)), LayerSpec("layer1", "dense", (4,), (2,))]
     spikes = [torch.rand(3, n, 5, generator=g) < 0.3 for n in (6, 4, 2)]
     run = measure.RunCounts([count_layer(s, spikes[i], spikes[i + 1])
-                             for i, s in enumerate(specs)], 0.5, [], [0, 0], [1, 0])
+                             for i, s in enumerate(specs)], 0.5, [], [0, 0], [1, 0],
+                             [1.0] * 5)
     layers = [report_data.LayerMismatches(name=s.name, mismatches=0,
                                           input_mismatches=0 if kind == "bundle" else None)
               for s in specs]

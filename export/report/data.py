@@ -214,7 +214,8 @@ class BundleInfo:
 class NetworkReport:
     """One measured network (``kind`` ``bundle`` or ``net``): identity, samples, source, the
     run with the schedule (``accuracy``, ``schedule``, ``run``), the run without it, the
-    savings of the schedule, and cores."""
+    savings of the schedule, cores, and the mean input event count of each frame over the
+    samples (``input_events_per_frame``, length ``frames``)."""
     label: str
     kind: str
     path: str
@@ -234,6 +235,7 @@ class NetworkReport:
     savings: Savings
     cores: Cores
     bundle: Optional[BundleInfo] = field(default=None, metadata=INLINE)
+    input_events_per_frame: Optional[list[float]] = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(kw_only=True)

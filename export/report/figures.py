@@ -16,10 +16,10 @@ from matplotlib.patches import Patch
 
 from razor_neuro.export.report.data import NetworkReport, Report
 
-__all__ = ["counts_figure", "energy_figure", "schedule_figure", "raster_figure",
-           "comparison_figure", "write_figures", "FIGURES"]
+__all__ = ["counts_figure", "energy_figure", "schedule_figure", "events_figure",
+           "raster_figure", "comparison_figure", "write_figures", "FIGURES"]
 
-FIGURES = ("counts", "energy", "schedule", "raster")
+FIGURES = ("counts", "energy", "schedule", "events", "raster")
 _WITH, _WITHOUT = "#1f77b4", "#bbbbbb"
 _OPS = {"synops": ("synaptic ops", "#1f77b4"),
         "neuron_inactive": ("neuron updates, no spike", "#ff7f0e"),
@@ -147,6 +147,44 @@ def schedule_figure(net: NetworkReport) -> Figure:
     return fig
 
 
+def events_figure(net: NetworkReport) -> Figure:
+    """Mean input events per frame over the report's samples (bars), and under it one row
+    per gated layer with the frames its schedule keeps (dark) and prunes (white): which
+    parts of the recordings the schedule drops."""
+    events = np.asarray(net.input_events_per_frame or [], dtype=float)
+    T = len(events)
+    gates = [g for g in net.schedule if not all(g.keep_mask)] or net.schedule
+    fig = _new(min(max(5.5, 0.3 * T + 3.0), 12.0), 2.6 + 0.3 * len(gates))
+    ax, rows = fig.subplots(2, 1, sharex=True, height_ratios=[3, max(1, len(gates)) * 0.45])
+    kept_any = np.zeros(T, dtype=bool)
+    for g in gates:
+        kept_any |= np.asarray(g.keep_mask, dtype=bool)
+    colors = [_WITH if k else _WITHOUT for k in kept_any] if gates else [_WITH] * T
+    ax.bar(np.arange(T), events, 0.85, color=colors)
+    ax.set_ylabel("input events per frame")
+    ax.grid(axis="y", alpha=0.3)
+    n = net.samples
+    ax.set_title(f"{net.label}: mean input events per frame over {n} sample"
+                 f"{'s' if n != 1 else ''}", fontsize=9)
+    if gates:
+        ax.legend(handles=[Patch(color=_WITH, label="kept by a gated layer"),
+                           Patch(color=_WITHOUT, label="pruned by every gated layer")],
+                  fontsize=7, frameon=False)
+        table = np.array([g.keep_mask for g in gates], dtype=float)
+        rows.imshow(table, aspect="auto", cmap="Greys", vmin=0, vmax=1.25,
+                    interpolation="nearest", extent=(-0.5, T - 0.5, len(gates) - 0.5, -0.5))
+        rows.set_yticks(range(len(gates)), [f"{g.layer} keeps {g.kept_frames}/{T}"
+                                            for g in gates], fontsize=7)
+    else:
+        rows.set_yticks([])
+        rows.text(0.5, 0.5, "no schedule: every frame kept", ha="center", va="center",
+                  transform=rows.transAxes, fontsize=8)
+    rows.set_xlabel("frame")
+    if T <= 40:
+        rows.set_xticks(range(T))
+    return fig
+
+
 def raster_figure(net: NetworkReport, raster: Sequence[np.ndarray]) -> Figure:
     """Spike raster of one sample: the input and every layer's output over time, pruned
     frames of each gated layer's input shaded.
@@ -245,6 +283,8 @@ def write_figures(folder: str | Path, report: Report,
     paths += _save(counts_figure(report.primary), folder, "counts")
     paths += _save(energy_figure(report), folder, "energy")
     paths += _save(schedule_figure(report.primary), folder, "schedule")
+    if report.primary.input_events_per_frame:
+        paths += _save(events_figure(report.primary), folder, "events")
     paths += _save(raster_figure(report.primary, raster), folder, "raster")
     if report.compare is not None:
         paths += _save(comparison_figure(report), folder, "comparison")

@@ -25,8 +25,7 @@ Counting conventions (on top of :mod:`razor_neuro.counting`):
   time step; ``pruned_frames`` and ``synops_saved`` come from the schedule and from the
   spikes that reached the gate on pruned frames.
 
-Counts here are batch totals over the samples; :mod:`~razor_neuro.export.report.assemble`
-turns them into means per sample and prices them.
+Counts are batch totals; :mod:`~razor_neuro.export.report.assemble` takes means per sample.
 """
 from __future__ import annotations
 
@@ -38,7 +37,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import torch
 
-from razor_neuro.counting import LayerCounts, LayerSpec, count_layer
+from razor_neuro.counting import LayerCounts, LayerSpec, count_layer, input_events_per_frame
 from razor_neuro.export.bundle import sha256_file
 from razor_neuro.export.layout import flatten_spikes, reverse_order, swap_spike_order
 from razor_neuro.export.report.data import (Agreement, CrossCheck, LayerMismatches, Source,
@@ -63,12 +62,14 @@ class RunCounts:
             frame (must be 0: the schedule held inside the run).
         output_spikes_on_pruned_frames: per gated layer, spikes it emitted on its pruned
             frames (from decaying state; they are real and are counted).
+        events_per_frame: the network input's mean event count per frame, ``[T]``.
     """
     counts: list[LayerCounts]
     accuracy: Optional[float]
     raster: list[np.ndarray]
     input_spikes_on_pruned_frames: list[int]
     output_spikes_on_pruned_frames: list[int]
+    events_per_frame: list[float]
 
 
 @dataclass
@@ -166,7 +167,7 @@ def count_run(network: Any, specs: Sequence[LayerSpec], x: np.ndarray,
     accuracy = None
     if labels is not None:
         accuracy = float((predict(outputs[-1]) == np.asarray(labels)).mean())
-    return RunCounts(counts, accuracy, raster, on_pruned_in, on_pruned_out)
+    return RunCounts(counts, accuracy, raster, on_pruned_in, on_pruned_out, input_events_per_frame(x))
 
 
 def _lava(network: Any, frames: Optional[int], x: np.ndarray,
