@@ -8,15 +8,19 @@ interleaved round by round, so each round's ratios compare steps taken side by s
 one process.
 
 Variants
-  razor, EPM on, full training step  one batch of ``razor_neuro.training.loop``'s epoch
+  razor, EPM on, full training step  the mean step of ``razor_neuro.training.loop``'s epoch
                                      while the schedule is being learned, at keep ratio 0.5
-                                     and attention re-weighting 0.5 (mid-anneal): two extra
-                                     no-grad forward passes that probe random frame drops
-                                     (``FrameProbe.measure``), the gated and re-weighted
-                                     forward/backward, and the embedding regression
+                                     and attention re-weighting 0.5 (mid-anneal): the gated,
+                                     re-weighted forward/backward with frame dropout, and on
+                                     one batch in ``probe_every`` two extra no-grad forward
+                                     passes that probe random frame drops
+                                     (``FrameProbe.measure``) and the embedding regression
                                      (``FrameProbe.learn``)
   razor, EPM on, no probes           the gated, re-weighted forward/backward only
   razor, EPM off                     the same slayer blocks without any EPM
+  slayer blocks, slayer's CPU loop   the EPM-off step with slayer's own Python loop for
+                                     the leaky-integrator dynamics instead of the compiled
+                                     one (``razor_neuro.li_dynamics``, the same integers)
   snntorch twin, per-step loop       ``nn.Conv2d``/``nn.Linear`` + ``snn.Synaptic`` called
                                      once per time step (the usual snntorch idiom)
   snntorch twin, synapses over all T the twin with each layer's synapse applied to all T
@@ -142,6 +146,10 @@ def build_twin(razor, folded: bool):
     return Twin()
 
 
+FULL = "razor, EPM on, full training step"
+PLAIN = "slayer blocks, slayer's CPU loop"
+
+
 def make_variants(batch: int, device: str, smoke: bool):
     """``(name, step function)`` per variant, and the shared batch and a forward check."""
     import torch
@@ -183,13 +191,15 @@ def make_variants(batch: int, device: str, smoke: bool):
     masks_full, masks_gated = full.masks(cfg.keep_ratio), gated.masks(cfg.keep_ratio)
 
     def step_full():
-        """One batch of ``razor_neuro.training.loop``'s epoch while the schedule is learned:
-        probe random frame drops (two no-grad forwards), train step with frame dropout,
-        embedding regression."""
-        batch = probe.measure(full, x, y, reweight, probe_gen)
-        train_masks = frame_dropout(masks_full, len(y), cfg.frame_dropout, probe_gen)
-        sgd_step(opt_full, loss_fn(full(x, train_masks, reweight), y))
-        probe.learn(full, batch)
+        """``cfg.probe_every`` batches of ``razor_neuro.training.loop``'s epoch while the
+        schedule is learned: each a train step with frame dropout, the first also probing
+        random frame drops (two no-grad forwards) and the embedding regression."""
+        for i in range(cfg.probe_every):
+            batch = probe.measure(full, x, y, reweight, probe_gen) if i == 0 else None
+            train_masks = frame_dropout(masks_full, len(y), cfg.frame_dropout, probe_gen)
+            sgd_step(opt_full, loss_fn(full(x, train_masks, reweight), y))
+            if batch is not None:
+                probe.learn(full, batch)
 
     def step_gated():
         sgd_step(opt_gated, loss_fn(gated(x, masks_gated, reweight), y))
@@ -201,6 +211,20 @@ def make_variants(batch: int, device: str, smoke: bool):
 
     def step_off():
         sgd_step(opt_off, loss_fn(blocks_forward(off, x), y))
+
+    from lava.lib.dl.slayer.neuron.dynamics import leaky_integrator
+    plain = razor()
+    opt_plain = adam(plain.blocks.parameters())
+
+    def step_plain():
+        """The EPM-off step with slayer's own CPU leaky-integrator loop (what
+        ``razor_neuro.li_dynamics`` replaces; on CUDA both are slayer's kernel)."""
+        compiled = leaky_integrator.dynamics
+        leaky_integrator.dynamics = compiled.original
+        try:
+            sgd_step(opt_plain, loss_fn(blocks_forward(plain, x), y))
+        finally:
+            leaky_integrator.dynamics = compiled
 
     # twins start from the EPM-off model's initial weights (built before it trains)
     twin_src = razor()
@@ -227,12 +251,13 @@ def make_variants(batch: int, device: str, smoke: bool):
         return [(layer_name(i), int(a.sum()), int(b.sum()), int((a.bool() != b.bool()).sum()),
                  a.numel()) for i, (a, b) in enumerate(zip(rec, tw))]
 
-    variants = [("razor, EPM on, full training step", step_full),
+    variants = [(FULL, step_full),
                 ("razor, EPM on, no probes", step_gated),
                 ("razor, EPM off (slayer blocks)", step_off),
+                (PLAIN, step_plain),
                 ("snntorch twin, per-step loop", step_twin),
                 ("snntorch twin, synapses over all T", step_twin_f)]
-    return variants, agreement
+    return variants, agreement, cfg.probe_every
 
 
 def _glibc():
@@ -288,14 +313,14 @@ def main(argv=None) -> int:
     args = common.parse(p, argv)
     batch = args.batch or (4 if args.smoke else 32)
     common.header("4. Training speed: Razor SNN (slayer) vs. snntorch twin, EPM on vs. off", args)
-    variants, agreement = make_variants(batch, args.device, args.smoke)
+    variants, agreement, probe_every = make_variants(batch, args.device, args.smoke)
     for _, step in variants:  # warm-up: first-call allocations, lazy shapes
         step()
     times = {name: [] for name, _ in variants}
     for _ in range(args.repeats):
         for name, step in variants:
             seconds, _ = common.timed(step, args.device)
-            times[name].append(seconds)
+            times[name].append(seconds / (probe_every if name == FULL else 1))
     stats = {name: Stat.of(v) for name, v in times.items()}
 
     mem: dict[str, Stat | None] = {}
@@ -333,6 +358,9 @@ def main(argv=None) -> int:
     emit(f"- EPM on vs off: the full training step takes {ratio(full, stats[base]).fmt(suffix='×')} "
          f"the EPM-off step, the gated/re-weighted step alone "
          f"{ratio(gated, stats[base]).fmt(suffix='×')}.")
+    emit(f"- The compiled leaky integrator: the EPM-off step takes "
+         f"{ratio(stats[base], stats[PLAIN]).fmt(suffix='×')} the same step with slayer's own "
+         f"CPU loop; the full Razor step {ratio(full, stats[PLAIN]).fmt(suffix='×')}.")
     emit(f"- slayer vs snntorch: the EPM-off Razor step takes "
          f"{ratio(stats[base], stats[twin]).fmt(suffix='×')} the snntorch per-step twin's, "
          f"{ratio(stats[base], stats['snntorch twin, synapses over all T']).fmt(suffix='×')} "
