@@ -31,7 +31,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class LayerConfig:
-    """One slayer block. ``kind`` is ``conv``, ``dense`` or ``flatten``."""
+    """One slayer block. ``kind`` is ``conv``, ``dense`` or ``flatten``; ``current_decay`` and
+    ``voltage_decay``, when given, replace the model's for this block's neurons."""
 
     kind: str
     out: int = 0
@@ -39,6 +40,8 @@ class LayerConfig:
     stride: int = 1
     padding: int = 0
     gated: bool = True
+    current_decay: float | None = None
+    voltage_decay: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,9 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["layers"] = [asdict(layer) for layer in self.layers]
+        # a layer without its own decays is written as before they existed (and as TOML can)
+        d["layers"] = [{k: v for k, v in asdict(layer).items() if v is not None}
+                       for layer in self.layers]
         return d
 
     def layer_shapes(self, source: str = "config") -> list[tuple[int, ...]]:
@@ -157,6 +162,9 @@ class ModelConfig:
             integer(layer.padding, f"layers[{i}].padding", 0)
             if not isinstance(layer.gated, bool):
                 raise ConfigError(f"{source}: layers[{i}].gated must be true or false")
+            for name in ("current_decay", "voltage_decay"):
+                if getattr(layer, name) is not None:
+                    real(getattr(layer, name), f"layers[{i}].{name}", 0.0, 1.0, False)
         if cfg.layers[-1].kind != "dense" or cfg.layers[-1].out != cfg.n_classes:
             raise ConfigError(f"{source}: the last layer must be dense with out = n_classes ({cfg.n_classes})")
         cfg.layer_shapes(source)
@@ -250,13 +258,15 @@ class RazorSNN(nn.Module):
             if layer.kind == "flatten":
                 blocks.append(slayer.block.cuba.Flatten())
                 continue
+            params = dict(neuron, **{k: getattr(layer, k) for k in ("current_decay", "voltage_decay")
+                                     if getattr(layer, k) is not None})
             if layer.kind == "conv":
-                blocks.append(slayer.block.cuba.Conv(neuron, shape[0], layer.out, layer.kernel,
+                blocks.append(slayer.block.cuba.Conv(params, shape[0], layer.out, layer.kernel,
                                                      stride=layer.stride, padding=layer.padding,
                                                      weight_scale=2, weight_norm=True,
                                                      delay_shift=False))
             else:
-                blocks.append(slayer.block.cuba.Dense(neuron, shape[0], layer.out,
+                blocks.append(slayer.block.cuba.Dense(params, shape[0], layer.out,
                                                       weight_scale=2, weight_norm=True,
                                                       delay_shift=False))
             if layer.gated:

@@ -114,6 +114,23 @@ def test_frame_dropout_drops_whole_frames_per_sample():
     assert frame_dropout(masks, 4, 0.0, torch.Generator()).equal(masks.unsqueeze(1).expand(3, 4, 16))
 
 
+def test_per_layer_decays_build_the_blocks_and_round_trip():
+    d = PRESETS["synthetic"].to_dict()
+    assert "current_decay" not in d["layers"][0]  # a layer without its own decays: as before
+    d["layers"][0] |= {"current_decay": 0.6, "voltage_decay": 0.1}
+    cfg = ModelConfig.from_dict(d)
+    assert cfg.to_dict() == d
+    model = RazorSNN(cfg)
+    scale = model.blocks[0].neuron.p_scale
+    decays = [(float(b.neuron.current_decay) / scale, float(b.neuron.voltage_decay) / scale)
+              for b in model.blocks if hasattr(b, "neuron")]
+    assert decays[0] == pytest.approx((0.6, 0.1), abs=1e-3)
+    assert decays[1] == pytest.approx((0.25, 0.03), abs=1e-3)  # the model's own
+    d["layers"][1]["voltage_decay"] = 2
+    with pytest.raises(ConfigError, match=r"layers\[1\]\.voltage_decay must be a number in \[0.0, 1.0\]"):
+        ModelConfig.from_dict(d)
+
+
 def test_probe_and_dropout_policies():
     """The probe runs one batch in probe_every while the schedule is learned, never when
     every target keeps all frames; frame dropout until the freeze, or to the end."""
