@@ -131,6 +131,20 @@ def test_per_layer_decays_build_the_blocks_and_round_trip():
         ModelConfig.from_dict(d)
 
 
+def test_losses():
+    from razor_neuro.training.loop import make_loss
+
+    out = (torch.rand(4, 6, 16, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    y = torch.tensor([0, 1, 2, 5])
+    count = make_loss(TrainConfig(loss="count"))(out, y)
+    logits = out.sum(-1)
+    assert count == pytest.approx(float(-(logits.log_softmax(-1)[range(4), y]).sum()))
+    rate = make_loss(TrainConfig())(out, y)
+    assert rate != pytest.approx(float(count))
+    with pytest.raises(TrainError, match="loss: expected 'rate' or 'count'"):
+        make_loss(TrainConfig(loss="hinge"))
+
+
 def test_probe_and_dropout_policies():
     """The probe runs one batch in probe_every while the schedule is learned, never when
     every target keeps all frames; frame dropout until the freeze, or to the end."""

@@ -33,6 +33,7 @@ class TrainConfig:
     shift: int = 0  # random translation of the training samples, in pixels (conv inputs)
     prune_start: float = 0.25  # share of the epochs trained on all frames before pruning
     anneal_fraction: float = 0.35
+    loss: str = "rate"  # "rate": slayer SpikeRate (true_rate, false_rate); "count": cross-entropy of the spike counts
     true_rate: float = 0.3
     false_rate: float = 0.03
     seed: int = 0

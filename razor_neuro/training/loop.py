@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from razor_neuro.training.config import TrainConfig, TrainError
 from razor_neuro.training.datasets import build_datasets, check_data_fits
 from razor_neuro.training.evaluate import evaluate, informative_scores
 from razor_neuro.training.policies import EpochPlan, check_keep_ratio, keep_ratio_at
-from razor_neuro.training.probe import FrameProbe
+from razor_neuro.training.probe import FrameProbe, count_cross_entropy
 from razor_neuro.threads import fair_share, registered_job
 
 slayer = _compat.slayer()
@@ -66,7 +66,7 @@ class Run:
     model: RazorSNN
     net: torch.nn.Module
     opt: torch.optim.Optimizer
-    loss_fn: torch.nn.Module
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     probe: FrameProbe
     train_set: Dataset
     test_loader: DataLoader
@@ -82,6 +82,20 @@ class Run:
     @property
     def checkpoint_path(self) -> Path:
         return self.out / "checkpoint.pt"
+
+
+def make_loss(cfg: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The training loss of ``cfg.loss``, summed over the batch: ``rate``, slayer's
+    ``SpikeRate`` towards ``true_rate``/``false_rate``; ``count``, the cross-entropy of the
+    output spike counts taken as logits (:func:`~razor_neuro.training.probe.count_cross_entropy`;
+    slayer's ``SpikeMax`` takes the softmax of the rates, counts / T, whose range of at
+    most 1 cannot express a confident answer)."""
+    if cfg.loss == "rate":
+        return slayer.loss.SpikeRate(true_rate=cfg.true_rate, false_rate=cfg.false_rate,
+                                     reduction="sum")
+    if cfg.loss == "count":
+        return count_cross_entropy
+    raise TrainError(f"loss: expected 'rate' or 'count', got {cfg.loss!r}")
 
 
 def _check_out(cfg: TrainConfig, out: Path, resume: bool) -> None:
@@ -124,8 +138,7 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
         torch.set_rng_state(ckpt.require("rng"))
     sampler = (DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed)
                if world > 1 else None)
-    loss_fn = slayer.loss.SpikeRate(true_rate=cfg.true_rate, false_rate=cfg.false_rate,
-                                    reduction="sum")
+    loss_fn = make_loss(cfg)
     return Run(cfg, mcfg, out, device, rank, world, model, distributed.wrap(model), opt, loss_fn,
                probe, train_set, DataLoader(test_set, batch_size=64), data_spec, start, history,
                sampler, torch.Generator().manual_seed(cfg.seed), torch.Generator(), time.time())
