@@ -131,6 +131,16 @@ def test_per_layer_decays_build_the_blocks_and_round_trip():
         ModelConfig.from_dict(d)
 
 
+def test_recipes_apply_per_dataset_and_yield_to_given_fields():
+    from razor_neuro.training.config import RECIPES
+
+    nmnist = TrainConfig.for_dataset("nmnist", seed=3)
+    assert RECIPES["nmnist"] and all(getattr(nmnist, k) == v for k, v in RECIPES["nmnist"].items())
+    assert nmnist.seed == 3 and nmnist.loss == "count"
+    assert TrainConfig.for_dataset("nmnist", loss="rate").loss == "rate"
+    assert TrainConfig.for_dataset("synthetic") == TrainConfig()
+
+
 def test_losses():
     from razor_neuro.training.loop import make_loss
 

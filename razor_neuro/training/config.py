@@ -30,7 +30,6 @@ class TrainConfig:
     probe_drop: float = 0.25
     frame_dropout: float = 0.25  # share of steps dropped per training sample
     dropout_to_end: bool = False  # frame dropout in every epoch, not only until the schedule freezes
-    shift: int = 0  # random translation of the training samples, in pixels (conv inputs)
     prune_start: float = 0.25  # share of the epochs trained on all frames before pruning
     anneal_fraction: float = 0.35
     loss: str = "rate"  # "rate": slayer SpikeRate (true_rate, false_rate); "count": cross-entropy of the spike counts
@@ -60,4 +59,6 @@ class TrainConfig:
 
 #: Per dataset, the training settings that differ from :class:`TrainConfig`'s defaults
 #: (measured; docs/design.md, "Training recipes").
-RECIPES: dict[str, dict[str, Any]] = {}
+RECIPES: dict[str, dict[str, Any]] = {
+    "nmnist": {"loss": "count", "dropout_to_end": True},
+}

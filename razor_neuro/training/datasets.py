@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-import torch
 from torch.utils.data import Dataset
 
 from razor_neuro.data import dataset_from_spec
@@ -15,8 +14,7 @@ from razor_neuro.training.config import TrainConfig, TrainError
 
 
 def build_datasets(cfg: TrainConfig, frames: int) -> tuple[Dataset, Dataset, dict[str, Any]]:
-    """Train/test datasets of ``frames`` time bins (the training samples :class:`Shifted`
-    when ``cfg.shift``) and the JSON-able spec that recreates them
+    """Train/test datasets of ``frames`` time bins and the JSON-able spec that recreates them
     (:func:`razor_neuro.data.dataset_from_spec`; export stores it in the bundle)."""
     if cfg.dataset == "synthetic":
         spec: dict[str, Any] = {"name": "synthetic", **asdict(
@@ -25,36 +23,7 @@ def build_datasets(cfg: TrainConfig, frames: int) -> tuple[Dataset, Dataset, dic
         raise TrainError(f"--data-root: dataset {cfg.dataset!r} needs the directory that holds it")
     else:
         spec = {"name": cfg.dataset, "root": cfg.data_root, "frames": frames}
-    train = dataset_from_spec(spec, train=True)
-    if cfg.shift:
-        train = Shifted(train, cfg.shift)
-    return train, dataset_from_spec(spec, train=False), spec
-
-
-class Shifted(Dataset):
-    """``data`` with each sample ``[C, H, W, T]`` translated by a random whole number of
-    pixels, up to ``shift`` in each direction (the same for every frame; pixels shifted
-    in are empty), drawn from torch's global generator at every access.
-
-    torchvision's ``RandomAffine(degrees=0, translate=...)`` draws the same integer offsets
-    but takes the limit as a share of the size and resamples; a whole-pixel shift is
-    one slice."""
-
-    def __init__(self, data: Dataset, shift: int) -> None:
-        self.data, self.shift = data, int(shift)
-        self.spec = getattr(data, "spec", None)
-
-    def __len__(self) -> int:
-        return len(self.data)  # type: ignore[arg-type]
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        x, y = self.data[index]
-        dy, dx = (int(v) for v in torch.randint(-self.shift, self.shift + 1, (2,)))
-        out = torch.zeros_like(x)
-        h, w = x.shape[1], x.shape[2]
-        out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-            x[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-        return out, y
+    return dataset_from_spec(spec, train=True), dataset_from_spec(spec, train=False), spec
 
 
 def check_data_fits(data: Dataset, mcfg: ModelConfig, dataset: str) -> None:
