@@ -112,14 +112,16 @@ def recipe_table(runs: dict[Job, dict], dataset: str, keeps: list[str], seeds: t
     minutes."""
     rows = []
     for keep in keeps:
-        ms = [runs[Job(dataset, s, keep, extra)] for s in seeds
-              if Job(dataset, s, keep, extra) in runs]
-        if not ms:
+        pairs = [(s, runs[Job(dataset, s, keep, extra)]) for s in seeds
+                 if Job(dataset, s, keep, extra) in runs]
+        if not pairs:
             continue
+        ms = [m for _, m in pairs]
         acc = [m["deploy_accuracy"] for m in ms]
         kept = "; ".join(f"s{s}: {frames_text(m['kept_frames'][0], m['frames'])}"
-                         for s, m in zip(seeds, ms))
-        row = [keep + (" " + " ".join(extra) if extra else ""), len(ms), spread(acc)]
+                         for s, m in pairs)
+        row = [keep + (" " + " ".join(extra) if extra else ""),
+               ",".join(str(s) for s, _ in pairs), spread(acc)]
         if dataset == "synthetic":
             row.append(spread([m["pruned_frame_precision"] for m in ms]))
         row += [kept, spread([m["seconds"] / 60 for m in ms], 2)]
@@ -187,6 +189,8 @@ def main(argv=None) -> int:
     p.add_argument("--deploy", action="store_true",
                    help="also export, verify and report seed 0's N-MNIST bundles")
     p.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2)")
+    p.add_argument("--seeds", default=None,
+                   help="comma-separated: train only these seeds (tables show what is cached)")
     args = common.parse(p, argv)
     common.header("8. Training recipes over seeds (synthetic default, N-MNIST)", args)
     datasets = args.datasets.split(",")
@@ -200,13 +204,18 @@ def main(argv=None) -> int:
         jobs += [Job("nmnist", s, k) for k in ("1.0", "0.5") for s in seeds]
         jobs += [Job("nmnist", 0, "0.25"), Job("nmnist", 0, "0.5,0.5,0.5")]
         jobs += [Job("nmnist", s, "0.5", PROBE_EVERY_BATCH) for s in seeds]
+    todo = jobs
+    if args.seeds is not None:
+        only = {int(v) for v in args.seeds.split(",")}
+        todo = [j for j in jobs if j.seed in only]
     base = ("--epochs", "1") if args.smoke else ()  # smoke: one epoch per run
     cache = args.cache_dir / ("recipes-smoke" if args.smoke else "recipes")
     cache.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda j: train(j, cache, args.fresh, args.nmnist_root, base),
-                                jobs))
-    runs = dict(zip(jobs, results))
+        list(pool.map(lambda j: train(j, cache, args.fresh, args.nmnist_root, base), todo))
+    # every run in the cache, also those another --seeds share trained
+    runs = {j: json.loads((cache / j.name / "metrics.json").read_text()) for j in jobs
+            if (cache / j.name / "metrics.json").exists()}
     for dataset, seeds in (("synthetic", SYNTHETIC_SEEDS), ("nmnist", NMNIST_SEEDS)):
         if dataset not in datasets:
             continue

@@ -136,8 +136,8 @@ def test_recipes_apply_per_dataset_and_yield_to_given_fields():
 
     nmnist = TrainConfig.for_dataset("nmnist", seed=3)
     assert RECIPES["nmnist"] and all(getattr(nmnist, k) == v for k, v in RECIPES["nmnist"].items())
-    assert nmnist.seed == 3 and nmnist.loss == "count"
-    assert TrainConfig.for_dataset("nmnist", loss="rate").loss == "rate"
+    assert nmnist.seed == 3 and nmnist.dropout_to_end
+    assert not TrainConfig.for_dataset("nmnist", dropout_to_end=False).dropout_to_end
     assert TrainConfig.for_dataset("synthetic") == TrainConfig()
 
 
@@ -146,10 +146,10 @@ def test_losses():
 
     out = (torch.rand(4, 6, 16, generator=torch.Generator().manual_seed(0)) < 0.3).float()
     y = torch.tensor([0, 1, 2, 5])
-    count = make_loss(TrainConfig(loss="count"))(out, y)
+    count = make_loss(TrainConfig())(out, y)
     logits = out.sum(-1)
     assert count == pytest.approx(float(-(logits.log_softmax(-1)[range(4), y]).sum()))
-    rate = make_loss(TrainConfig())(out, y)
+    rate = make_loss(TrainConfig(loss="rate"))(out, y)
     assert rate != pytest.approx(float(count))
     with pytest.raises(TrainError, match="loss: expected 'rate' or 'count'"):
         make_loss(TrainConfig(loss="hinge"))
