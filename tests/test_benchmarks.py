@@ -79,9 +79,10 @@ def test_training(outputs: dict) -> None:
     assert "#### Training step" in out
     assert "| variant | ms per step | samples/s | vs razor EPM off |" in out
     for name in ("razor, EPM on, full training step", "razor, EPM off (slayer blocks)",
-                 "snntorch twin, per-step loop"):
+                 "slayer blocks, slayer's CPU loop", "snntorch twin, per-step loop"):
         assert f"| {name} |" in out
     assert "- EPM on vs off:" in out and "- slayer vs snntorch:" in out
+    assert "- The compiled leaky integrator:" in out
     assert "#### Forward agreement of the twin with slayer" in out
 
 
@@ -115,6 +116,20 @@ def test_presets_smoke(tmp_path: Path) -> None:
     row = next(line for line in res.stdout.splitlines() if line.startswith("| synthetic |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2:5] == ["4", "3,142", "176,512"] and cells[-1] == "0"
+
+
+def test_recipes_smoke(tmp_path: Path) -> None:
+    """bench_recipes.py (standalone): synthetic seed 0 trained through the CLI at keep 1.0
+    and 0.5 (and 0.5 probing every batch), one epoch each, in its table."""
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    res = subprocess.run(_cmd("bench_recipes.py", tmp_path) + ["--datasets", "synthetic"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "#### synthetic: deploy accuracy over seeds" in res.stdout
+    for keep in ("1.0", "0.5", "0.5 --probe-every 1"):
+        assert f"| {keep} | 0 | " in res.stdout, keep
+    metrics = tmp_path / "recipes-smoke" / "synthetic-s0-k0.5" / "metrics.json"
+    assert metrics.is_file() and '"epochs": 1' in metrics.read_text()
 
 
 def test_concurrent(outputs: dict) -> None:
