@@ -88,8 +88,10 @@ def train(job: Job, cache: Path, fresh: bool, nmnist_root: Path,
     return json.loads(metrics.read_text())
 
 
-def spread(values: list[float], digits: int = 3) -> str:
-    """``mean [min–max]``."""
+def spread(values: list[float | None], digits: int = 3) -> str:
+    """``mean [min–max]``; ``—`` where a run has no value (a precision with nothing pruned)."""
+    if any(v is None for v in values):
+        return "—"
     return (f"{statistics.fmean(values):.{digits}f} [{min(values):.{digits}f}–"
             f"{max(values):.{digits}f}]")
 
@@ -228,8 +230,9 @@ def main(argv=None) -> int:
         rows += recipe_table(runs, dataset, ["0.5"], seeds, PROBE_EVERY_BATCH)
         emit(table(headers, rows, f"{dataset}: deploy accuracy over seeds, as trained by "
                                   "`razor-neuro train` (its recipe)",
-                   ["Training minutes: wall time beside one other training, one thread each "
-                    f"({common.machine()})."]))
+                   ["Training minutes: each run's wall time, one thread, with --jobs runs at "
+                    "once and whatever else the machine was running (as the load average "
+                    f"says): {common.machine()}."]))
     if args.deploy and "nmnist" in datasets and not args.smoke:
         deploy(runs, cache, args.nmnist_root)
     return 0
