@@ -148,7 +148,8 @@ def deploy(runs: dict[Job, dict], cache: Path, nmnist_root: Path) -> None:
     rows = []
     for keep, bundle in bundles.items():
         common.progress(f"verify {bundle.name} on every test recording")
-        done = subprocess.run([*cli, "verify", str(bundle), "--samples", "all"],
+        done = subprocess.run([*cli, "verify", str(bundle), "--samples", "all", "--out",
+                               str(cache / f"verify-{keep}")],
                               capture_output=True, text=True, env=env, cwd=ROOT)
         rows.append([keep, done.returncode, done.stdout.strip().splitlines()[-1]
                      if done.stdout.strip() else done.stderr.strip()[-200:]])
