@@ -18,18 +18,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     from razor_neuro.model import ModelConfig
     from razor_neuro.training.loop import train
 
-    sizes = {}
+    given = {}
     if args.synthetic_samples is not None:
         if args.dataset != "synthetic":
             raise ValueError(f"--synthetic-samples: sizes the synthetic dataset only, not "
                              f"'{args.dataset}'")
-        sizes["n_samples"] = args.synthetic_samples
+        given["n_samples"] = args.synthetic_samples
     for name in ("epochs", "probe_every"):
         if getattr(args, name) is not None:
-            sizes[name] = getattr(args, name)
+            given[name] = getattr(args, name)
     cfg = TrainConfig.for_dataset(args.dataset, data_root=args.data_root or "",
                                   keep_ratio=args.keep_ratio, batch_size=args.batch_size,
-                                  seed=args.seed, **sizes)
+                                  seed=args.seed, **given)
     mcfg = ModelConfig.from_toml(args.config) if args.config else None
     _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet,
                        threads=args.threads)

@@ -18,8 +18,8 @@ of the decay is left to slayer's own torch expression.  A test compares both dir
 slayer's loop on random inputs bit for bit.  Per-neuron decays (``decay.numel() > 1``), CUDA
 tensors and slayer's debug mode keep slayer's own code.
 
-:func:`install` points ``leaky_integrator.dynamics`` (which slayer's CUBA neuron calls) at
-:func:`dynamics`; :func:`razor_neuro._compat.slayer` calls it.
+:func:`install` wraps ``leaky_integrator.dynamics`` (which slayer's CUBA neuron calls) so
+that it takes this path where it can; :func:`razor_neuro._compat.slayer` calls it.
 """
 from __future__ import annotations
 

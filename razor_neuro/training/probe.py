@@ -1,10 +1,10 @@
 """Frame-importance probing: what dropping each frame at each gated layer costs, learned
 into the EPM embeddings.
 
-One training batch in ``probe_every`` is probed (the two extra forward passes cost more
-than the training step they accompany).  For a probed batch of ``N`` samples, each sample
-runs once with all frames and once with random frames dropped (``drop`` ``[L, N, T]``, a drop counted only where the frame carried
-events).  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
+One training batch in ``probe_every`` is probed (its two extra forward passes cost about
+0.7 of the training step they accompany).  For a probed batch of ``N`` samples, each sample
+runs once with all frames and once with random frames dropped (``drop`` ``[L, N, T]``, a
+drop counted only where the frame carried events).  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
 regressed on the drops (ridge, no intercept) with normal equations that accumulate over
 probed batches with forgetting ``f``::
 
