@@ -52,9 +52,12 @@ class EPM(nn.Module):
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """Per-sample frame scores ``a = sigmoid(W2 relu(W1 (s + e)))``, shape ``[N, T]``.
 
-        ``s[n, t]`` is the event density of frame ``t`` (:func:`frame_density`).
+        ``s[n, t]`` is the event density of frame ``t`` (:func:`frame_density`), read as an
+        observation of the input: no gradient flows back through it into the spikes that
+        produced it (a mean over C·H·W inputs, its share of each spike's gradient is
+        1/(C·H·W); docs/design.md, "Speed").
         """
-        s = frame_density(x)
+        s = frame_density(x.detach())
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(s + self.embedding))))
 
     def keep_mask(self, keep: int) -> torch.Tensor:
@@ -73,19 +76,25 @@ class EPM(nn.Module):
         ``density`` ``[T]`` is each frame's event density (a batch mean of :func:`frame_density`)."""
         self.embedding.copy_(importance - event_cost * density)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, reweight: float = 0.0) -> torch.Tensor:
-        """Gate ``x`` (``[N, ..., T]``) with the binary ``mask``, ``[T]`` (static) or
-        ``[N, T]`` (per sample, used while measuring frame importance).
+    def gate(self, x: torch.Tensor, mask: torch.Tensor,
+             reweight: float = 0.0) -> torch.Tensor | None:
+        """The factor by which the gated layer's input ``x`` (``[N, ..., T]``) is scaled per
+        frame: the binary ``mask``, ``[T]`` (static) or ``[N, T]`` (per sample, used while
+        measuring frame importance), times ``1 - reweight + reweight * a`` (``a`` =
+        :meth:`attention`, ``[N, T]``) when ``reweight`` > 0.  ``None`` when the factor is
+        1 everywhere (nothing to gate).
 
         ``reweight`` in [0, 1] blends in the per-sample attention (training only; it
         cannot be deployed with binary spikes, so training anneals it to 0).
         """
         m = mask.to(x.dtype)
-        if m.dim() == 2:
-            m = m.view((x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],))
-        y = x * m
         if reweight > 0:
-            a = self.attention(x)
-            shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
-            y = y * (1 - reweight + reweight * a.view(shape))
-        return y
+            return m * (1 - reweight + reweight * self.attention(x))
+        return None if bool(mask.all()) else m
+
+
+def scale_frames(z: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+    """``z`` ``[N, ..., T]`` times a per-frame ``factor``, ``[T]`` or ``[N, T]``."""
+    if factor.dim() == 1:
+        return z * factor
+    return z * factor.view((z.shape[0],) + (1,) * (z.dim() - 2) + (z.shape[-1],))

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from razor_neuro import _compat
-from razor_neuro.epm import EPM, frame_density
+from razor_neuro.epm import EPM, frame_density, scale_frames
 from razor_neuro.export import timebase
 from razor_neuro.export.layout import conv_out_size
 from razor_neuro.schedule import layer_name
@@ -334,8 +334,25 @@ class RazorSNN(nn.Module):
             if i in gated:
                 if density:
                     densities.append(frame_density(x.detach()))
-                x = self.epms[str(i)](x, masks[gated.index(i)], reweight)
-            x = block(x)
+                x = gated_block(block, x, self.epms[str(i)].gate(x, masks[gated.index(i)], reweight))
+            else:
+                x = block(x)
             if hasattr(block, "synapse"):
                 outputs.append(x)
         return x, outputs, densities
+
+
+def gated_block(block: nn.Module, x: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:
+    """``block(x * factor)`` for a slayer Conv or Dense block built by :class:`RazorSNN`
+    (no delay, no count log), input ``[N, ..., T]``, ``factor`` ``[T]`` or ``[N, T]`` (an
+    EPM's :meth:`~razor_neuro.epm.EPM.gate`; None gates nothing).
+
+    The factor scales the synapse's output instead of its input: a slayer synapse is
+    linear, has no bias and maps frame ``t`` to frame ``t``, so both give the same current
+    (bit for bit with a binary mask), but scaling the output spares back-propagating
+    through the first synapse to the network's input and scales the smaller tensor."""
+    z = block.synapse(x)
+    if factor is not None:
+        z = scale_frames(z, factor)
+    return block.neuron(z)
+

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
-from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN
+from razor_neuro.epm import scale_frames
+from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN, gated_block
 from razor_neuro.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from razor_neuro.threads import available_cores
 from razor_neuro.training.config import TrainConfig, TrainError
@@ -178,9 +179,35 @@ def test_pruned_frames_deliver_nothing():
     model = RazorSNN(PRESETS["synthetic"])
     x = torch.ones(2, 2, 32, 32, 16)
     masks = model.masks(0.5)
-    epm = model.epms["0"]
-    y = epm(x, masks[0])
-    assert (y[..., ~masks[0]] == 0).all() and (y[..., masks[0]] == 1).all()
+    factor = model.epms["0"].gate(x, masks[0])
+    assert (factor[~masks[0]] == 0).all() and (factor[masks[0]] == 1).all()
+    assert model.epms["0"].gate(x, torch.ones(16, dtype=torch.bool)) is None
+    # with the attention blended in, pruned frames still get exactly 0
+    factor = model.epms["0"].gate(x, masks[0], reweight=0.5)
+    assert factor.shape == (2, 16) and (factor[:, ~masks[0]] == 0).all()
+    assert ((factor[:, masks[0]] > 0.5) & (factor[:, masks[0]] < 1)).all()
+
+
+def test_gating_the_synapse_output_is_gating_the_input():
+    """gated_block scales each frame's synapse output; that is the block run on the
+    scaled input: bit for bit with binary masks, to float rounding with real factors."""
+    torch.manual_seed(3)
+    model = RazorSNN(PRESETS["synthetic"], seed=3)
+    x = (torch.rand(4, 2, 32, 32, 16) < 0.3).float()
+    for i, block in enumerate(model.blocks):
+        if not hasattr(block, "synapse"):
+            x = block(x)
+            continue
+        assert x.sum() > 0, i  # this block's input has spikes, so the comparisons can fail
+        binary = torch.rand(4, 16) < 0.6
+        for factor in (binary[0], binary):
+            scaled = x * (factor.float() if factor.dim() == 1 else factor.float().view(
+                (4,) + (1,) * (x.dim() - 2) + (16,)))
+            assert torch.equal(gated_block(block, x, factor.float()), block(scaled)), i
+        real = torch.rand(4, 16)
+        z = block.synapse(x * real.view((4,) + (1,) * (x.dim() - 2) + (16,)))
+        assert torch.allclose(scale_frames(block.synapse(x), real), z, atol=1e-5), i
+        x = block(x)
 
 
 def test_informative_scores():

@@ -29,15 +29,14 @@ from razor_neuro.training.config import TrainConfig
 from razor_neuro.training.distributed import sum_over_ranks
 
 
-def count_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def count_cross_entropy(out: torch.Tensor, y: torch.Tensor,
+                        reduction: str = "sum") -> torch.Tensor:
     """Cross-entropy of the output spike counts ``out.sum(-1)`` (``out`` ``[N, classes, T]``)
-    taken as logits, summed over the batch: the probe's measure of class evidence."""
-    return torch.nn.functional.cross_entropy(out.flatten(1, -2).sum(-1), y, reduction="sum")
+    taken as logits: the probe's measure of class evidence.  Summed over the batch, or per
+    sample ``[N]`` with ``reduction="none"``."""
+    return torch.nn.functional.cross_entropy(out.flatten(1, -2).sum(-1), y, reduction=reduction)
 
 
-def per_sample(loss_fn: torch.nn.Module, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-sample values ``[N]`` of a summed loss."""
-    return torch.stack([loss_fn(out[i:i + 1], y[i:i + 1]) for i in range(len(y))])
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,11 @@ def probe_frames(model: RazorSNN, x: torch.Tensor, y: torch.Tensor, drop: torch.
     are the labels."""
     full = torch.ones(drop.shape[0], drop.shape[2], dtype=torch.bool, device=x.device)
     out, density = model.forward_with_density(x, full, reweight)
-    base = per_sample(count_cross_entropy, out, y)
+    base = count_cross_entropy(out, y, reduction="none")
     drop = drop & torch.stack([d > 0 for d in density])
     density = torch.stack([d.mean(dim=0) for d in density])
-    probed = per_sample(count_cross_entropy, model(x, full.unsqueeze(1) & ~drop, reweight), y)
+    probed = count_cross_entropy(model(x, full.unsqueeze(1) & ~drop, reweight), y,
+                                 reduction="none")
     return ProbeBatch(probed, base, drop, density)
 
 
