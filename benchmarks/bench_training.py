@@ -2,10 +2,11 @@
 
 All variants train on the same batch (the synthetic preset: conv 2→8 k3 s2 p1, conv 8→16
 k3 s2 p1, flatten, dense 1024→64, dense 64→6; 2×32×32 input, T = 16), with the same
-loss (slayer ``SpikeRate``, rate targets 0.3/0.03, summed) and optimiser (Adam, lr 3e-3).
-One training step = forward, loss, backward, optimiser step.  Steps of all variants are
-interleaved round by round, so each round's ratios compare steps taken side by side in
-one process.
+loss (the training's default, ``razor_neuro.training.loop.make_loss``: the cross-entropy
+of the output spike counts, summed) and optimiser (Adam, lr 3e-3).  One training step =
+forward, loss, backward, optimiser step.  Each round times ``probe_every`` steps of every
+variant (the full step's probed batch and the unprobed ones after it), variant after
+variant, so each round's ratios compare steps taken side by side in one process.
 
 Variants
   razor, EPM on, full training step  the mean step of ``razor_neuro.training.loop``'s epoch
@@ -153,22 +154,20 @@ PLAIN = "slayer blocks, slayer's CPU loop"
 def make_variants(batch: int, device: str, smoke: bool):
     """``(name, step function)`` per variant, and the shared batch and a forward check."""
     import torch
-    from razor_neuro import _compat
     from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
     from razor_neuro.model import PRESETS, RazorSNN
     from razor_neuro.training.config import TrainConfig
+    from razor_neuro.training.loop import make_loss
     from razor_neuro.training.policies import frame_dropout
     from razor_neuro.schedule import layer_name
     from razor_neuro.training.probe import FrameProbe
 
-    slayer = _compat.slayer()
     cfg = TrainConfig(keep_ratio=0.5)
     mcfg = PRESETS["synthetic"]
     data = SyntheticEvents(SyntheticSpec(n_samples=max(batch, 8) * 2, frames=mcfg.frames), train=True)
     xs, ys = zip(*(data[i] for i in range(batch)))
     x, y = torch.stack(xs).to(device), torch.tensor(ys).to(device)
-    loss_fn = slayer.loss.SpikeRate(true_rate=cfg.true_rate, false_rate=cfg.false_rate,
-                                    reduction="sum")
+    loss_fn = make_loss(cfg)
     reweight = 0.5
 
     def razor():
@@ -317,10 +316,16 @@ def main(argv=None) -> int:
     for _, step in variants:  # warm-up: first-call allocations, lazy shapes
         step()
     times = {name: [] for name, _ in variants}
+    def steps(name, step):
+        """``probe_every`` training steps of variant ``name`` (one call of the full step)."""
+        if name == FULL:
+            return step
+        return lambda: [step() for _ in range(probe_every)]
+
     for _ in range(args.repeats):
         for name, step in variants:
-            seconds, _ = common.timed(step, args.device)
-            times[name].append(seconds / (probe_every if name == FULL else 1))
+            seconds, _ = common.timed(steps(name, step), args.device)
+            times[name].append(seconds / probe_every)
     stats = {name: Stat.of(v) for name, v in times.items()}
 
     mem: dict[str, Stat | None] = {}
@@ -350,7 +355,8 @@ def main(argv=None) -> int:
     emit(table(["variant", "ms per step", "samples/s", "vs razor EPM off", "vs snntorch per-step",
                 "peak memory MiB", "memory vs razor EPM off"], rows,
                f"Training step, batch {batch} × 2×32×32 × T=16, {args.device} "
-               f"(median [min–max]: time over {args.repeats} interleaved rounds, memory over "
+               f"(median [min–max]: time per step over {args.repeats} interleaved rounds of "
+               f"{probe_every} steps each, memory over "
                f"{mem_repeats})",
                [f"Ratios are per round (the variants' steps of one round run back to back in one "
                 f"process). Peak memory: {mem_how}."]))

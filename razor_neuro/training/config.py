@@ -24,8 +24,8 @@ class TrainConfig:
     keep_ratio: float | tuple[float, ...] = 0.5  # see razor_neuro.model.layer_keep_ratios
     batch_size: int = 32
     lr: float = 3e-3
-    probe_forgetting: float = 0.02  # per-probe forgetting of the frame-importance estimate
-    probe_every: int = 4  # probe one batch in this many (razor_neuro.training.probe)
+    probe_forgetting: float = 0.04  # per-probe forgetting of the frame-importance estimate
+    probe_every: int = 8  # probe one batch in this many (razor_neuro.training.probe)
     event_cost: float = 1.0
     probe_drop: float = 0.25
     frame_dropout: float = 0.25  # share of steps dropped per training sample
