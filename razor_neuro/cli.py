@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="synthetic (built in) or dvs_gesture, ncaltech101, cifar10_dvs, shd, nmnist")
     t.add_argument("--data-root", help="directory holding a real dataset (stored absolute)")
     t.add_argument("--synthetic-samples", type=_positive, default=None, metavar="N",
-                   help=f"synthetic dataset size, train + test (default {TrainConfig.n_samples})")
+                   help=f"synthetic dataset size, train + test (default {TrainConfig.n_samples}); "
+                        f"its recipe trains each epoch on new samples, as many as the training "
+                        f"split holds")
     t.add_argument("--epochs", type=_positive, default=None,
                    help=f"epochs to train in all (with --resume: more than already trained) "
                         f"(default: the dataset's recipe, else {TrainConfig.epochs})")

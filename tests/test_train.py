@@ -38,6 +38,22 @@ def test_synthetic_is_deterministic_and_marks_frames():
     assert not train_idx & test_idx
 
 
+def test_each_epoch_draws_new_training_samples_never_test_samples():
+    spec = SyntheticSpec(n_samples=40)
+    train_set, test_set = SyntheticEvents(spec), SyntheticEvents(spec, False)
+    epochs = [train_set.for_epoch(e) for e in range(4)]
+    assert list(epochs[0].indices) == list(train_set.indices)
+    seen = [set(e.indices) for e in epochs]
+    assert all(len(s) == len(train_set) for s in seen)
+    assert not set().union(*seen) & set(test_set.indices)
+    assert all(not seen[i] & seen[j] for i in range(4) for j in range(i))
+    x, y = epochs[2][0]
+    assert torch.equal(x, torch.from_numpy(make_sample(spec, epochs[2].indices[0])[0]).float())
+    assert torch.equal(epochs[2].informative, train_set.informative)
+    with pytest.raises(ValueError, match="training split"):
+        test_set.for_epoch(1)
+
+
 def test_noise_frames_are_unrelated_to_the_label():
     spec = SyntheticSpec()
     kinds = frame_pattern(spec)
@@ -135,11 +151,12 @@ def test_per_layer_decays_build_the_blocks_and_round_trip():
 def test_recipes_apply_per_dataset_and_yield_to_given_fields():
     from razor_neuro.training.config import RECIPES
 
-    nmnist = TrainConfig.for_dataset("nmnist", seed=3)
-    assert RECIPES["nmnist"] and all(getattr(nmnist, k) == v for k, v in RECIPES["nmnist"].items())
-    assert nmnist.seed == 3 and nmnist.dropout_to_end
-    assert not TrainConfig.for_dataset("nmnist", dropout_to_end=False).dropout_to_end
-    assert TrainConfig.for_dataset("synthetic") == TrainConfig()
+    synthetic = TrainConfig.for_dataset("synthetic", seed=3)
+    assert RECIPES["synthetic"] and all(getattr(synthetic, k) == v
+                                        for k, v in RECIPES["synthetic"].items())
+    assert synthetic.seed == 3 and synthetic.fresh_samples
+    assert not TrainConfig.for_dataset("synthetic", fresh_samples=False).fresh_samples
+    assert TrainConfig.for_dataset("nmnist") == TrainConfig(dataset="nmnist")  # no recipe
 
 
 def test_losses():
@@ -245,6 +262,9 @@ def test_bad_arguments():
         train(TrainConfig(keep_ratio=(0.5, 0.5)), "/nonexistent")
     with pytest.raises(TrainError, match="--keep-ratio: 0.02 keeps no frame of 16"):
         train(TrainConfig(keep_ratio=(0.5, 1.0, 0.02, 1.0)), "/nonexistent")
+    with pytest.raises(TrainError, match="fresh_samples: only the synthetic dataset"):
+        train(TrainConfig(dataset="nmnist", data_root="/nonexistent", fresh_samples=True),
+              "/nonexistent")
 
 
 def test_keep_ratio_has_one_spelling_per_meaning():
@@ -278,6 +298,18 @@ def test_train_writes_contract_and_is_deterministic(tmp_path):
     model, ckpt = load_checkpoint(tmp_path / "a" / "checkpoint.pt")
     assert ckpt.epoch == 1 and all(torch.equal(model.state_dict()[k], a["model"][k])
                                    for k in a["model"])
+
+
+def test_fresh_samples_train_on_new_samples_each_epoch(tmp_path, monkeypatch):
+    seen = []
+    original = SyntheticEvents.__getitem__
+    monkeypatch.setattr(SyntheticEvents, "__getitem__",
+                        lambda self, i: seen.append(self.indices[i]) or original(self, i))
+    train(TrainConfig(**TINY, fresh_samples=True), tmp_path / "f", progress=False)
+    n_train, n_test = 36, 12  # TINY's 48 samples, a quarter for testing
+    test = set(range(n_train, n_train + n_test))
+    trained = [i for i in seen if i not in test]
+    assert set(trained) == set(range(n_train)) | set(range(48, 48 + n_train))
 
 
 @pytest.mark.slow

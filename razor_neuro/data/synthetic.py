@@ -112,6 +112,23 @@ class SyntheticEvents(Dataset):
         self.indices = range(offset, offset + (spec.n_samples - n_test if train else n_test))
         self.informative = torch.from_numpy(frame_pattern(spec) == 1)
 
+    def for_epoch(self, epoch: int) -> "SyntheticEvents":
+        """This training split with new samples for ``epoch`` (from 0): epoch 0 is the split
+        itself, epoch ``e`` the ``len(self)`` sample indices that follow ``n_samples + (e - 1)
+        * len(self)``, past the test split, so no epoch ever trains on a test sample.
+
+        Raises:
+            ValueError: called on the test split.
+        """
+        if self.indices.start != 0:
+            raise ValueError("for_epoch: only the training split draws new samples")
+        other = SyntheticEvents.__new__(SyntheticEvents)
+        other.spec, other.informative = self.spec, self.informative
+        n = len(self.indices)
+        start = 0 if epoch == 0 else self.spec.n_samples + (epoch - 1) * n
+        other.indices = range(start, start + n)
+        return other
+
     def __len__(self) -> int:
         return len(self.indices)
 

@@ -37,6 +37,7 @@ class TrainConfig:
     false_rate: float = 0.03
     seed: int = 0
     n_samples: int = 960  # synthetic dataset size (train + test)
+    fresh_samples: bool = False  # synthetic: new training samples every epoch (SyntheticEvents.for_epoch)
 
     def __post_init__(self) -> None:
         # one spelling per meaning: a number stays a float, a sequence becomes a tuple of
@@ -60,5 +61,5 @@ class TrainConfig:
 #: Per dataset, the training settings that differ from :class:`TrainConfig`'s defaults
 #: (measured; docs/design.md, "Training recipes").
 RECIPES: dict[str, dict[str, Any]] = {
-    "nmnist": {"dropout_to_end": True},
+    "synthetic": {"fresh_samples": True},
 }

@@ -125,6 +125,9 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     if mcfg is None:
         raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
     check_keep_ratio(cfg, mcfg)
+    if cfg.fresh_samples and cfg.dataset != "synthetic":
+        raise TrainError(f"fresh_samples: only the synthetic dataset draws new samples, not "
+                         f"{cfg.dataset!r}")
     ckpt = read_resumable(out / "checkpoint.pt", cfg, mcfg, device) if resume else None
     train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
     check_data_fits(train_set, mcfg, cfg.dataset)
@@ -169,7 +172,8 @@ def train_epoch(run: Run, plan: EpochPlan, progress: bool) -> None:
     run.data_gen.manual_seed(cfg.seed + plan.epoch)
     # per epoch (resume-exact) and per rank (each rank's samples get their own drops)
     run.probe_gen.manual_seed(cfg.seed * 1000 + plan.epoch + 1 + 100_003 * run.rank)
-    loader = DataLoader(run.train_set, batch_size=cfg.batch_size, shuffle=run.sampler is None,
+    train_set = run.train_set.for_epoch(plan.epoch) if cfg.fresh_samples else run.train_set
+    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=run.sampler is None,
                         sampler=run.sampler, generator=run.data_gen)
     # the per-batch bar only on a terminal; in a log file the per-epoch line says it
     bar = tqdm(loader, desc=f"epoch {plan.epoch + 1}/{cfg.epochs}", leave=False,

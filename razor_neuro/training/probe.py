@@ -2,7 +2,7 @@
 into the EPM embeddings.
 
 One training batch in ``probe_every`` is probed (its two extra forward passes cost about
-0.7 of the training step they accompany).  For a probed batch of ``N`` samples, each sample
+as much as the training step they accompany).  For a probed batch of ``N`` samples, each sample
 runs once with all frames and once with random frames dropped (``drop`` ``[L, N, T]``, a
 drop counted only where the frame carried events).  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
 regressed on the drops (ridge, no intercept) with normal equations that accumulate over
