@@ -55,7 +55,7 @@ class EPM(nn.Module):
         ``s[n, t]`` is the event density of frame ``t`` (:func:`frame_density`), read as an
         observation of the input: no gradient flows back through it into the spikes that
         produced it (a mean over C·H·W inputs, its share of each spike's gradient is
-        1/(C·H·W); docs/design.md, "Speed").
+        1/(C·H·W); docs/design.md, "The gate scales the synapse's output").
         """
         s = frame_density(x.detach())
         return torch.sigmoid(self.fc2(torch.relu(self.fc1(s + self.embedding))))

@@ -334,7 +334,8 @@ class RazorSNN(nn.Module):
             if i in gated:
                 if density:
                     densities.append(frame_density(x.detach()))
-                x = gated_block(block, x, self.epms[str(i)].gate(x, masks[gated.index(i)], reweight))
+                factor = self.epms[str(i)].gate(x, masks[gated.index(i)], reweight)
+                x = gated_block(block, x, factor)
             else:
                 x = block(x)
             if hasattr(block, "synapse"):
@@ -355,4 +356,3 @@ def gated_block(block: nn.Module, x: torch.Tensor, factor: torch.Tensor | None) 
     if factor is not None:
         z = scale_frames(z, factor)
     return block.neuron(z)
-

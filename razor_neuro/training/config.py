@@ -37,7 +37,7 @@ class TrainConfig:
     false_rate: float = 0.03
     seed: int = 0
     n_samples: int = 960  # synthetic dataset size (train + test)
-    fresh_samples: bool = False  # synthetic: new training samples every epoch (SyntheticEvents.for_epoch)
+    fresh_samples: bool = False  # synthetic: new training samples each epoch (for_epoch)
 
     def __post_init__(self) -> None:
         # one spelling per meaning: a number stays a float, a sequence becomes a tuple of

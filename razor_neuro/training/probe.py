@@ -37,8 +37,6 @@ def count_cross_entropy(out: torch.Tensor, y: torch.Tensor,
     return torch.nn.functional.cross_entropy(out.flatten(1, -2).sum(-1), y, reduction=reduction)
 
 
-
-
 @dataclass(frozen=True)
 class ProbeBatch:
     """One batch's probe.
