@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from razor_neuro import threads
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
 from razor_neuro.epm import scale_frames
 from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN, gated_block
@@ -280,7 +281,9 @@ def test_keep_ratio_has_one_spelling_per_meaning():
 
 
 @pytest.mark.slow
-def test_train_writes_contract_and_is_deterministic(tmp_path):
+def test_train_writes_contract_and_is_deterministic(tmp_path, monkeypatch):
+    # alone: an empty job registry, whatever other trainings this machine runs
+    monkeypatch.setattr(threads, "JOBS", tmp_path / "jobs")
     before = torch.get_num_threads()
     _, m1 = train(TrainConfig(**TINY), tmp_path / "a", progress=False)
     assert m1["threads"] == available_cores()  # alone: every core it may use
