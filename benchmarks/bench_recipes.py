@@ -18,7 +18,7 @@ cheaper probe changes in the schedule.
 (0 mismatches required) and ``report --compare`` of each pruned bundle against keep 1.0 on
 Lava ``fixed_pt`` over the whole test split: synaptic operations, output spikes and Loihi 1
 energy per sample, with the report's events-per-frame figure.  Standalone (not part of
-``run_all.py``); about 50 minutes on 2 cores with ``--deploy`` and an empty cache.
+``run_all.py``); about 80 minutes on 2 cores with ``--deploy`` and an empty cache.
 """
 from __future__ import annotations
 
