@@ -17,6 +17,7 @@ its ``informative`` flags so a learned schedule can be scored against them.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,10 +123,9 @@ class SyntheticEvents(Dataset):
         """
         if self.indices.start != 0:
             raise ValueError("for_epoch: only the training split draws new samples")
-        other = SyntheticEvents.__new__(SyntheticEvents)
-        other.spec, other.informative = self.spec, self.informative
         n = len(self.indices)
         start = 0 if epoch == 0 else self.spec.n_samples + (epoch - 1) * n
+        other = copy.copy(self)  # the same spec and frame pattern, other indices
         other.indices = range(start, start + n)
         return other
 
