@@ -10,7 +10,8 @@ Epochs count from 0.  With ``start, span = pruning_span(cfg)``:
 * learning rate: ``lr * (1 + cos(pi * epoch / epochs)) / 2``;
 * the schedule is learned (probe) while ``epoch < start + span`` and some target ratio is
   below 1 (a schedule that keeps every frame needs no probe);
-* frame dropout while the schedule is learned, or in every epoch with ``dropout_to_end``.
+* frame dropout while the schedule is learned (the epochs that probe), or in every epoch with
+  ``dropout_to_end``; a run that keeps every frame learns no schedule and drops none.
 """
 from __future__ import annotations
 
@@ -64,10 +65,11 @@ def probes_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
     return learns_schedule(cfg, epoch) and min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0
 
 
-def drops_frames_at(cfg: TrainConfig, epoch: int) -> bool:
-    """Whether ``epoch`` trains with frame dropout: while it learns the schedule, or always
-    with ``cfg.dropout_to_end``."""
-    return cfg.dropout_to_end or learns_schedule(cfg, epoch)
+def drops_frames_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
+    """Whether ``epoch`` trains with frame dropout: while it learns a schedule
+    (:func:`probes_at`: the dropout prepares the network for the frames the schedule will
+    prune, so a run keeping every frame drops none), or always with ``cfg.dropout_to_end``."""
+    return cfg.dropout_to_end or probes_at(cfg, epoch, layers)
 
 
 def frame_dropout(masks: torch.Tensor, n: int, p: float, generator: torch.Generator) -> torch.Tensor:
@@ -117,7 +119,7 @@ class EpochPlan:
         """The plan of ``epoch`` for a model with ``layers`` gated layers."""
         return cls(epoch, keep_ratio_at(cfg, epoch, layers), reweight_at(cfg, epoch),
                    lr_at(cfg, epoch), probes_at(cfg, epoch, layers),
-                   cfg.frame_dropout if drops_frames_at(cfg, epoch) else 0.0, cfg.probe_every)
+                   cfg.frame_dropout if drops_frames_at(cfg, epoch, layers) else 0.0, cfg.probe_every)
 
     def probes(self, batch: int) -> bool:
         """Whether batch number ``batch`` (from 0) of the epoch is probed."""
