@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -176,8 +177,8 @@ def test_losses():
 
 def test_probe_and_dropout_policies():
     """The probe runs one batch in probe_every while the schedule is learned, never when
-    every target keeps all frames; frame dropout until the freeze, or to the end, and
-    none in a run that keeps every frame (unless asked to the end)."""
+    every target keeps all frames; frame dropout until the freeze, or to the end, and in
+    a run that keeps every frame only with dropout_unpruned (the default) or to the end."""
     cfg = TrainConfig(epochs=20, keep_ratio=0.5, probe_every=3)
     learning, frozen = EpochPlan.at(cfg, 0, 4), EpochPlan.at(cfg, 19, 4)
     assert [learning.probes(i) for i in range(7)] == [True, False, False, True, False, False, True]
@@ -185,9 +186,13 @@ def test_probe_and_dropout_policies():
     assert learning.frame_dropout == 0.25 and frozen.frame_dropout == 0.0
     full = TrainConfig(epochs=20, keep_ratio=1.0)
     assert not any(EpochPlan.at(full, 0, 4).probes(i) for i in range(8))
-    assert EpochPlan.at(full, 0, 4).frame_dropout == 0.0
-    full_to_end = TrainConfig(epochs=20, keep_ratio=1.0, dropout_to_end=True)
-    assert EpochPlan.at(full_to_end, 0, 4).frame_dropout == 0.25
+    assert EpochPlan.at(full, 0, 4).frame_dropout == 0.25
+    assert EpochPlan.at(full, 19, 4).frame_dropout == 0.0
+    bare = TrainConfig(epochs=20, keep_ratio=1.0, dropout_unpruned=False)
+    assert EpochPlan.at(bare, 0, 4).frame_dropout == 0.0
+    assert EpochPlan.at(replace(bare, keep_ratio=0.5), 0, 4).frame_dropout == 0.25
+    bare_to_end = replace(bare, dropout_to_end=True)
+    assert EpochPlan.at(bare_to_end, 19, 4).frame_dropout == 0.25
     deeper = TrainConfig(epochs=20, keep_ratio=(1.0, 0.5, 1.0, 1.0))
     assert EpochPlan.at(deeper, 0, 4).probes(0)
     assert EpochPlan.at(deeper, 0, 4).frame_dropout == 0.25

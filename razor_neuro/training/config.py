@@ -30,6 +30,7 @@ class TrainConfig:
     probe_drop: float = 0.25
     frame_dropout: float = 0.25  # share of steps dropped per training sample
     dropout_to_end: bool = False  # frame dropout in every epoch, not only until the schedule freezes
+    dropout_unpruned: bool = True  # frame dropout also in a run that prunes nothing (a regulariser there)
     prune_start: float = 0.25  # share of the epochs trained on all frames before pruning
     anneal_fraction: float = 0.35
     loss: str = "count"  # "count": cross-entropy of the spike counts; "rate": slayer SpikeRate (true_rate, false_rate)
@@ -61,5 +62,5 @@ class TrainConfig:
 #: Per dataset, the training settings that differ from :class:`TrainConfig`'s defaults
 #: (measured; docs/design.md, "Training recipes").
 RECIPES: dict[str, dict[str, Any]] = {
-    "synthetic": {"fresh_samples": True},
+    "synthetic": {"fresh_samples": True, "dropout_unpruned": False},
 }

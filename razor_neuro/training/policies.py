@@ -10,8 +10,9 @@ Epochs count from 0.  With ``start, span = pruning_span(cfg)``:
 * learning rate: ``lr * (1 + cos(pi * epoch / epochs)) / 2``;
 * the schedule is learned (probe) while ``epoch < start + span`` and some target ratio is
   below 1 (a schedule that keeps every frame needs no probe);
-* frame dropout while the schedule is learned (the epochs that probe), or in every epoch with
-  ``dropout_to_end``; a run that keeps every frame learns no schedule and drops none.
+* frame dropout in the epochs that learn the schedule, or in every epoch with
+  ``dropout_to_end``; a run that keeps every frame drops frames in those epochs only with
+  ``dropout_unpruned``.
 """
 from __future__ import annotations
 
@@ -66,10 +67,14 @@ def probes_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
 
 
 def drops_frames_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
-    """Whether ``epoch`` trains with frame dropout: while it learns a schedule
-    (:func:`probes_at`: the dropout prepares the network for the frames the schedule will
-    prune, so a run keeping every frame drops none), or always with ``cfg.dropout_to_end``."""
-    return cfg.dropout_to_end or probes_at(cfg, epoch, layers)
+    """Whether ``epoch`` trains with frame dropout: always with ``cfg.dropout_to_end``;
+    else while it learns the schedule (:func:`learns_schedule`: the dropout prepares the
+    network for the frames the schedule will prune), and in a run whose targets keep every
+    frame only with ``cfg.dropout_unpruned`` (there it only regularises)."""
+    if cfg.dropout_to_end:
+        return True
+    prunes = min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0
+    return learns_schedule(cfg, epoch) and (prunes or cfg.dropout_unpruned)
 
 
 def frame_dropout(masks: torch.Tensor, n: int, p: float, generator: torch.Generator) -> torch.Tensor:
