@@ -58,6 +58,17 @@ def _integer(low: int) -> Callable[[str], int]:
 _positive, _non_negative = _integer(1), _integer(0)
 
 
+def _non_negative_real(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def _samples(text: str) -> int | None:
     """argparse type of ``--samples``: an integer >= 1, or ``all`` (None: every test sample
     from ``--start`` on)."""
@@ -126,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"probe frame importance on one training batch in K (default: the "
                         f"dataset's recipe, else {TrainConfig.probe_every}; 1 probes every "
                         f"batch at about twice the cost per step)")
+    t.add_argument("--event-cost", type=_non_negative_real, default=None, metavar="C",
+                   help=f"what keeping a frame costs against its measured importance, per unit "
+                        f"of the frame's event density: higher prunes denser frames, fewer "
+                        f"synaptic operations for some accuracy (default: the dataset's recipe, "
+                        f"else {TrainConfig.event_cost})")
     t.add_argument("--config", help="TOML model config (default: the dataset's preset)")
     t.add_argument("--seed", type=_non_negative, default=TrainConfig.seed,
                    help="seed of the weights, the data order and the synthetic dataset")
