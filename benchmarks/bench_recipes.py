@@ -14,10 +14,15 @@ no motion).  The same keep-0.5 runs with ``--probe-every 1``
 (frame importance probed on every batch instead of the recipe's one in K) show what the
 cheaper probe changes in the schedule.
 
+N-MNIST also trains keep 0.5 with ``--event-cost`` 15 and 30 (the default is 1): the
+trade of accuracy for synaptic operations.
+
 ``--deploy`` also exports seed 0's N-MNIST runs, runs ``verify`` on every test recording
 (0 mismatches required) and ``report --compare`` of each pruned bundle against keep 1.0 on
 Lava ``fixed_pt`` over the whole test split: synaptic operations, output spikes and Loihi 1
-energy per sample, with the report's events-per-frame figure.  Standalone (not part of
+energy per sample, with the report's events-per-frame figure; then every seed's pruned
+runs against the same seed's keep 1.0 with ``report --compare --source reference`` (the
+verified reference over the whole test split, licensed by Lava on 2 recordings).  Standalone (not part of
 ``run_all.py``); about 80 minutes on 2 cores with ``--deploy`` and an empty cache.
 """
 from __future__ import annotations
@@ -40,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SYNTHETIC_SEEDS = (0, 1, 2, 3, 4, 5, 7, 8)
 NMNIST_SEEDS = (0, 1, 2)
 PROBE_EVERY_BATCH = ("--probe-every", "1")
+EVENT_COSTS = ("15", "30")  # N-MNIST keep 0.5 with a higher --event-cost than the default 1
 
 
 @dataclass(frozen=True)
@@ -131,20 +137,23 @@ def recipe_table(runs: dict[Job, dict], dataset: str, keeps: list[str], seeds: t
     return rows
 
 
+def export(job: Job, cache: Path) -> Path:
+    """``<cache>/<run>.bundle`` of ``job``'s checkpoint (exported once)."""
+    bundle = cache / f"{job.name}.bundle"
+    if not bundle.exists():
+        subprocess.run([*razor_neuro(), "export", str(cache / job.name / "checkpoint.pt"),
+                        "--target", "loihi-sim", "--out", str(bundle)], check=True, cwd=ROOT,
+                       env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True)
+    return bundle
+
+
 def deploy(runs: dict[Job, dict], cache: Path, nmnist_root: Path) -> None:
     """Export seed 0's N-MNIST runs, verify each on every test recording, and report the
     pruned ones against keep 1.0 (module docstring)."""
     cli = razor_neuro()
     env = dict(os.environ, OMP_NUM_THREADS="1")
     keeps = [j for j in runs if j.dataset == "nmnist" and j.seed == 0 and not j.extra]
-    bundles = {}
-    for job in keeps:
-        bundle = cache / f"{job.name}.bundle"
-        if not bundle.exists():
-            subprocess.run([*cli, "export", str(cache / job.name / "checkpoint.pt"), "--target",
-                            "loihi-sim", "--out", str(bundle)], check=True, env=env, cwd=ROOT,
-                           capture_output=True)
-        bundles[job.keep] = bundle
+    bundles = {job.keep: export(job, cache) for job in keeps}
     rows = []
     for keep, bundle in bundles.items():
         common.progress(f"verify {bundle.name} on every test recording")
@@ -183,6 +192,36 @@ def deploy(runs: dict[Job, dict], cache: Path, nmnist_root: Path) -> None:
                "(razor-neuro report --compare, Loihi 1 profile)"))
 
 
+def synops_by_seed(runs: dict[Job, dict], cache: Path) -> None:
+    """Every seed's pruned N-MNIST runs against the same seed's keep 1.0: ``report
+    --compare --source reference`` over the whole test split (the verified torch reference,
+    licensed by Lava on its first 2 recordings), synaptic operations per sample."""
+    rows = []
+    for job in sorted((j for j in runs if j.dataset == "nmnist" and j.keep != "1.0"),
+                      key=lambda j: (j.keep, j.extra, j.seed)):
+        full = Job("nmnist", job.seed, "1.0")
+        if full not in runs:
+            continue
+        out = cache / f"refreport-{job.name}"
+        common.progress(f"report {job.name} --compare keep 1.0 (reference)")
+        subprocess.run([*razor_neuro(), "report", str(export(job, cache)), "--compare",
+                        str(export(full, cache)), "--samples", "all", "--source", "reference",
+                        "--verify-samples", "2", "--out", str(out), "--overwrite"], check=True,
+                       cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True)
+        data = json.loads((out / "report.json").read_text())
+        c = data["comparison"]
+        rows.append([job.keep + (" " + " ".join(job.extra) if job.extra else ""), job.seed,
+                     f"{c['accuracy_a']:.2f} / {c['accuracy_b']:.2f}",
+                     f"{data['totals']['synops']:,.0f}",
+                     f"{data['compare']['totals']['synops']:,.0f}",
+                     f"{100 * (1 - c['synops_ratio_a_over_b']):.1f} %"])
+    emit(table(["keep ratio", "seed", "accuracy (pruned / keep 1.0)", "synops/sample",
+                "keep 1.0 synops/sample", "fewer synops than keep 1.0"], rows,
+               "N-MNIST, every seed, every test recording: pruned runs vs the same seed's keep "
+               "1.0 (razor-neuro report --compare --source reference, licensed by Lava on 2 "
+               "recordings)"))
+
+
 def main(argv=None) -> int:
     p = common.parser(__doc__.splitlines()[0], repeats=1)
     p.add_argument("--nmnist-root", type=Path, default=ROOT.parent / "shared" / "external" /
@@ -207,6 +246,7 @@ def main(argv=None) -> int:
         jobs += [Job("nmnist", s, k) for k in ("1.0", "0.5") for s in seeds]
         jobs += [Job("nmnist", 0, "0.25"), Job("nmnist", 0, "0.5,0.5,0.5")]
         jobs += [Job("nmnist", s, "0.5", PROBE_EVERY_BATCH) for s in seeds]
+        jobs += [Job("nmnist", s, "0.5", ("--event-cost", c)) for c in EVENT_COSTS for s in seeds]
     todo = jobs
     if args.seeds is not None:
         only = {int(v) for v in args.seeds.split(",")}
@@ -229,6 +269,9 @@ def main(argv=None) -> int:
         headers += ["kept input frames", "training minutes mean [min–max]"]
         rows = recipe_table(runs, dataset, keeps, seeds)
         rows += recipe_table(runs, dataset, ["0.5"], seeds, PROBE_EVERY_BATCH)
+        if dataset == "nmnist":
+            for cost in EVENT_COSTS:
+                rows += recipe_table(runs, dataset, ["0.5"], seeds, ("--event-cost", cost))
         emit(table(headers, rows, f"{dataset}: deploy accuracy over seeds, as trained by "
                                   "`razor-neuro train` (its recipe)",
                    ["Training minutes: each run's wall time, one thread, with --jobs runs at "
@@ -236,6 +279,7 @@ def main(argv=None) -> int:
                     f"says): {common.machine()}."]))
     if args.deploy and "nmnist" in datasets and not args.smoke:
         deploy(runs, cache, args.nmnist_root)
+        synops_by_seed(runs, cache)
     return 0
 
 
