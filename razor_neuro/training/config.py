@@ -63,4 +63,5 @@ class TrainConfig:
 #: (measured; docs/design.md, "Training recipes").
 RECIPES: dict[str, dict[str, Any]] = {
     "synthetic": {"fresh_samples": True, "dropout_unpruned": False},
+    "nmnist": {"probe_every": 1},
 }
