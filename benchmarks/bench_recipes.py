@@ -24,7 +24,7 @@ Lava ``fixed_pt`` over the whole test split: synaptic operations, output spikes 
 energy per sample, with the report's events-per-frame figure; then every seed's pruned
 runs against the same seed's keep 1.0 with ``report --compare --source reference`` (the
 verified reference over the whole test split, licensed by Lava on 2 recordings).  Standalone (not part of
-``run_all.py``); about 80 minutes on 2 cores with ``--deploy`` and an empty cache.
+``run_all.py``); about 2 hours on 2 cores with ``--deploy`` and an empty cache.
 """
 from __future__ import annotations
 

@@ -158,7 +158,10 @@ def test_recipes_apply_per_dataset_and_yield_to_given_fields():
                                         for k, v in RECIPES["synthetic"].items())
     assert synthetic.seed == 3 and synthetic.fresh_samples
     assert not TrainConfig.for_dataset("synthetic", fresh_samples=False).fresh_samples
-    assert TrainConfig.for_dataset("nmnist") == TrainConfig(dataset="nmnist")  # no recipe
+    nmnist = TrainConfig.for_dataset("nmnist")
+    assert nmnist.probe_every == 1 != TrainConfig.probe_every and not nmnist.fresh_samples
+    assert TrainConfig.for_dataset("nmnist", probe_every=8).probe_every == 8
+    assert TrainConfig.for_dataset("shd") == TrainConfig(dataset="shd")  # no recipe
 
 
 def test_losses():
