@@ -64,11 +64,23 @@ class Job:
         tail = "".join(a.strip("-").replace("-", "") for a in self.extra)
         return f"{self.dataset}-s{self.seed}-k{self.keep}{'-' + tail if tail else ''}"
 
+    @property
+    def label(self) -> str:
+        """``--keep-ratio`` text and extra arguments, as a table row names the run."""
+        return " ".join((self.keep, *self.extra))
+
 
 def razor_neuro() -> list[str]:
     """The CLI as the README runs it (the virtual environment's entry point)."""
     exe = Path(sys.executable).with_name("razor-neuro")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "razor_neuro.cli"]
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """``razor-neuro ARGS`` with one OpenMP thread, from the repository root, output
+    captured; ``check`` raises on a non-zero exit."""
+    return subprocess.run([*razor_neuro(), *args], capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"), check=check)
 
 
 def train(job: Job, cache: Path, fresh: bool, nmnist_root: Path,
@@ -85,14 +97,14 @@ def train(job: Job, cache: Path, fresh: bool, nmnist_root: Path,
             import shutil
             shutil.rmtree(out)
         data = ["--data-root", str(nmnist_root)] if job.dataset == "nmnist" else []
-        cmd = [*razor_neuro(), "train", "--dataset", job.dataset, *data, "--seed",
-               str(job.seed), "--keep-ratio", job.keep, "--threads", "1", "--quiet",
-               *job.extra, *base, "--out", str(out)]
+        args = ["train", "--dataset", job.dataset, *data, "--seed", str(job.seed),
+                "--keep-ratio", job.keep, "--threads", "1", "--quiet", *job.extra, *base,
+                "--out", str(out)]
         common.progress(f"train {job.name}")
-        env = dict(os.environ, OMP_NUM_THREADS="1")
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+        done = run_cli(*args, check=False)
         if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed: {done.stderr.strip()[-400:]}")
+            raise RuntimeError(f"razor-neuro {' '.join(args)} failed: "
+                               f"{done.stderr.strip()[-400:]}")
     return json.loads(metrics.read_text())
 
 
@@ -130,7 +142,7 @@ def recipe_table(runs: dict[Job, dict], dataset: str, keeps: list[str], seeds: t
         acc = [m["deploy_accuracy"] for m in ms]
         kept = "; ".join(f"s{s}: {frames_text(m['kept_frames'][0], m['frames'])}"
                          for s, m in pairs)
-        row = [keep + (" " + " ".join(extra) if extra else ""),
+        row = [Job(dataset, pairs[0][0], keep, extra).label,
                ",".join(str(s) for s, _ in pairs), spread(acc)]
         if dataset == "synthetic":
             row.append(spread([m["pruned_frame_precision"] for m in ms]))
@@ -143,25 +155,21 @@ def export(job: Job, cache: Path) -> Path:
     """``<cache>/<run>.bundle`` of ``job``'s checkpoint (exported once)."""
     bundle = cache / f"{job.name}.bundle"
     if not bundle.exists():
-        subprocess.run([*razor_neuro(), "export", str(cache / job.name / "checkpoint.pt"),
-                        "--target", "loihi-sim", "--out", str(bundle)], check=True, cwd=ROOT,
-                       env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True)
+        run_cli("export", str(cache / job.name / "checkpoint.pt"), "--target", "loihi-sim",
+                "--out", str(bundle))
     return bundle
 
 
 def deploy(runs: dict[Job, dict], cache: Path, nmnist_root: Path) -> None:
     """Export seed 0's N-MNIST runs, verify each on every test recording, and report the
     pruned ones against keep 1.0 (module docstring)."""
-    cli = razor_neuro()
-    env = dict(os.environ, OMP_NUM_THREADS="1")
     keeps = [j for j in runs if j.dataset == "nmnist" and j.seed == 0 and not j.extra]
     bundles = {job.keep: export(job, cache) for job in keeps}
     rows = []
     for keep, bundle in bundles.items():
         common.progress(f"verify {bundle.name} on every test recording")
-        done = subprocess.run([*cli, "verify", str(bundle), "--samples", "all", "--out",
-                               str(cache / f"verify-{keep}")],
-                              capture_output=True, text=True, env=env, cwd=ROOT)
+        done = run_cli("verify", str(bundle), "--samples", "all", "--out",
+                       str(cache / f"verify-{keep}"), check=False)
         rows.append([keep, done.returncode, done.stdout.strip().splitlines()[-1]
                      if done.stdout.strip() else done.stderr.strip()[-200:]])
     emit(table(["keep ratio", "exit", "verify (every test recording)"], rows,
@@ -173,9 +181,8 @@ def deploy(runs: dict[Job, dict], cache: Path, nmnist_root: Path) -> None:
             continue
         out = cache / f"report-{keep}"
         common.progress(f"report {bundle.name} --compare keep 1.0")
-        subprocess.run([*cli, "report", str(bundle), "--compare", str(full), "--samples", "all",
-                        "--out", str(out), "--overwrite"], check=True, env=env, cwd=ROOT,
-                       capture_output=True)
+        run_cli("report", str(bundle), "--compare", str(full), "--samples", "all", "--out",
+                str(out), "--overwrite")
         data = json.loads((out / "report.json").read_text())
         c = data["comparison"]
         summary.append([keep, f"{c['accuracy_a']:.2f} / {c['accuracy_b']:.2f}",
@@ -206,13 +213,12 @@ def synops_by_seed(runs: dict[Job, dict], cache: Path) -> None:
             continue
         out = cache / f"refreport-{job.name}"
         common.progress(f"report {job.name} --compare keep 1.0 (reference)")
-        subprocess.run([*razor_neuro(), "report", str(export(job, cache)), "--compare",
-                        str(export(full, cache)), "--samples", "all", "--source", "reference",
-                        "--verify-samples", "2", "--out", str(out), "--overwrite"], check=True,
-                       cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True)
+        run_cli("report", str(export(job, cache)), "--compare", str(export(full, cache)),
+                "--samples", "all", "--source", "reference", "--verify-samples", "2", "--out",
+                str(out), "--overwrite")
         data = json.loads((out / "report.json").read_text())
         c = data["comparison"]
-        rows.append([job.keep + (" " + " ".join(job.extra) if job.extra else ""), job.seed,
+        rows.append([job.label, job.seed,
                      f"{c['accuracy_a']:.2f} / {c['accuracy_b']:.2f}",
                      f"{data['totals']['synops']:,.0f}",
                      f"{data['compare']['totals']['synops']:,.0f}",
@@ -271,13 +277,10 @@ def main(argv=None) -> int:
             headers.append("pruned-frame precision")
         headers += ["kept input frames", "training minutes mean [min–max]"]
         rows = recipe_table(runs, dataset, keeps, seeds)
-        if dataset == "synthetic":
-            rows += recipe_table(runs, dataset, ["0.5"], seeds, PROBE_EVERY_BATCH)
-        else:
-            rows += recipe_table(runs, dataset, ["0.5"], seeds, PROBE_ONE_IN_8)
-            for cost in EVENT_COSTS:
-                rows += recipe_table(runs, dataset, ["0.5"], seeds,
-                                     (*PROBE_ONE_IN_8, "--event-cost", cost))
+        # then the variants with extra arguments, in the order the jobs list them
+        for keep, extra in dict.fromkeys((j.keep, j.extra) for j in jobs
+                                         if j.dataset == dataset and j.extra):
+            rows += recipe_table(runs, dataset, [keep], seeds, extra)
         emit(table(headers, rows, f"{dataset}: deploy accuracy over seeds, as trained by "
                                   "`razor-neuro train` (its recipe)",
                    ["Training minutes: each run's wall time, one thread, with --jobs runs at "

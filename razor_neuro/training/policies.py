@@ -60,10 +60,15 @@ def learns_schedule(cfg: TrainConfig, epoch: int) -> bool:
     return epoch < sum(pruning_span(cfg))
 
 
+def prunes(cfg: TrainConfig, layers: int) -> bool:
+    """Whether some of the ``layers`` gated layers' target keep ratio is below 1."""
+    return min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0
+
+
 def probes_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
-    """Whether ``epoch`` probes frame importance: while it learns the schedule and some
-    gated layer's target keep ratio is below 1."""
-    return learns_schedule(cfg, epoch) and min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0
+    """Whether ``epoch`` probes frame importance: while it learns the schedule and the run
+    :func:`prunes`."""
+    return learns_schedule(cfg, epoch) and prunes(cfg, layers)
 
 
 def drops_frames_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
@@ -71,10 +76,8 @@ def drops_frames_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
     else while it learns the schedule (:func:`learns_schedule`: the dropout prepares the
     network for the frames the schedule will prune), and in a run whose targets keep every
     frame only with ``cfg.dropout_unpruned`` (there it only regularises)."""
-    if cfg.dropout_to_end:
-        return True
-    prunes = min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0
-    return learns_schedule(cfg, epoch) and (prunes or cfg.dropout_unpruned)
+    return cfg.dropout_to_end or (learns_schedule(cfg, epoch) and
+                                  (prunes(cfg, layers) or cfg.dropout_unpruned))
 
 
 def frame_dropout(masks: torch.Tensor, n: int, p: float, generator: torch.Generator) -> torch.Tensor:
