@@ -72,10 +72,22 @@ class Bundle:
         return int(self.manifest["frames"])
 
     @property
+    def steps(self) -> int:
+        """Time steps a sample runs on the deployed network: ``T``, or the kept frames in
+        ``skip`` mode (:attr:`razor_neuro.schedule.FrameSchedule.steps`)."""
+        return self.schedule.steps
+
+    @property
     def gates(self) -> dict[int, np.ndarray]:
-        """``{index in network.layers: keep mask [T]}`` for the Lava graph and the
-        reference."""
-        return self.schedule.gates(self.network.names)
+        """``{index in network.layers: keep mask [steps]}``: the gate processes of the Lava
+        graph and the reference's gates
+        (:meth:`razor_neuro.schedule.FrameSchedule.step_gates`)."""
+        return self.schedule.step_gates(self.network.names)
+
+    def step_input(self, x: np.ndarray) -> np.ndarray:
+        """Test samples ``[N, *input_shape, T]`` as the deployed network receives them,
+        ``[N, *input_shape, steps]`` (:meth:`razor_neuro.schedule.FrameSchedule.step_input`)."""
+        return self.schedule.step_input(x)
 
     @property
     def sha256(self) -> str:

@@ -115,8 +115,8 @@ def run_bundle(bundle: Bundle, n_samples: int | None, tag: str = "fixed_pt",
     """
     from razor_neuro.export.lava_graph import LavaGraph
     samples = load_test_samples(bundle, n_samples, start)
-    graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)
-    run = graph.run(samples.x, tag)
+    graph = LavaGraph(bundle.network, bundle.steps, gates=bundle.gates)
+    run = graph.run(bundle.step_input(samples.x), tag)
     pred = predict(run.outputs[-1])
     return {
         "bundle": str(bundle.path),

@@ -110,18 +110,19 @@ def verify_bundle(bundle: Bundle, n_samples: int | None, tag: str = "fixed_pt", 
 
     Returns:
         The ``verify.json`` content: ``mismatches`` (total), ``samples``, ``steps`` (per
-        sample), ``layers`` (list of :class:`LayerCheck` dicts), ``agree``, wall times; with
+        sample: fewer than the frames in ``skip`` mode), ``layers`` (list of :class:`LayerCheck` dicts), ``agree``, wall times; with
         ``states`` also ``state_mismatches`` and per layer ``current_mismatches``,
         ``voltage_mismatches``.
     """
     from razor_neuro.export.lava_graph import LavaGraph
     samples = load_test_samples(bundle, n_samples, start)
-    graph = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates)
-    lava = graph.run(samples.x, tag, states=states)
-    ref, ref_in, ref_s, ref_states = reference_run(graph.network, samples.x, bundle.gates, tag,
+    x = bundle.step_input(samples.x)
+    graph = LavaGraph(bundle.network, bundle.steps, gates=bundle.gates)
+    lava = graph.run(x, tag, states=states)
+    ref, ref_in, ref_s, ref_states = reference_run(graph.network, x, bundle.gates, tag,
                                                 device, states=states)
     checks = compare(graph.names, lava.outputs, ref)
-    result = _result(checks, len(samples.labels), bundle.frames, tolerance, {
+    result = _result(checks, len(samples.labels), bundle.steps, tolerance, {
         "bundle": str(bundle.path), "bundle_id": bundle.id,
         "bundle_sha256": bundle.sha256, "lava": tag,
         "reference": f"torch {tag} ({device or ('cuda' if torch.cuda.is_available() else 'cpu')})",

@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--keep-ratio", type=_keep_ratio, default=TrainConfig.keep_ratio, metavar="R[,R...]",
                    help="share of input frames kept (first gated layer; deeper layers keep all), "
                         "or one comma-separated share per gated layer to prune deeper layers too")
+    t.add_argument("--prune-mode", choices=["gate", "skip"], default=TrainConfig.prune_mode,
+                   help="what a pruned input frame costs: gate silences it (the network still "
+                        "runs its time step), skip removes it from the time axis (a sample runs "
+                        "only its kept frames; prunes the first gated layer only)")
     t.add_argument("--batch-size", type=_positive, default=TrainConfig.batch_size,
                    help="training samples per optimiser step")
     t.add_argument("--probe-every", type=_positive, default=None, metavar="K",

@@ -29,6 +29,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             given[name] = getattr(args, name)
     cfg = TrainConfig.for_dataset(args.dataset, data_root=args.data_root or "",
                                   keep_ratio=args.keep_ratio, batch_size=args.batch_size,
+                                  prune_mode=args.prune_mode,
                                   seed=args.seed, **given)
     mcfg = ModelConfig.from_toml(args.config) if args.config else None
     _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet,

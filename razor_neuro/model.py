@@ -20,7 +20,7 @@ from razor_neuro import _compat
 from razor_neuro.epm import EPM, frame_density, scale_frames
 from razor_neuro.export import timebase
 from razor_neuro.export.layout import conv_out_size
-from razor_neuro.schedule import layer_name
+from razor_neuro.schedule import MODES, layer_name
 
 slayer = _compat.slayer()
 
@@ -236,15 +236,27 @@ def layer_keep_ratios(keep_ratio: float | Sequence[float], layers: int) -> list[
 
 
 class RazorSNN(nn.Module):
-    """Razor SNN.  Input ``[N, *input_shape, T]`` spikes; output ``[N, n_classes, T]`` spikes.
+    """Razor SNN.  Input ``[N, *input_shape, T]`` spikes; output ``[N, n_classes, T']``
+    spikes, ``T' = T`` in ``gate`` mode and the kept frames in ``skip`` mode.
 
     ``self.blocks`` are slayer CUBA blocks (exportable with ``export_hdf5``); ``self.epms``
     maps a block index to its EPM.  ``gated_names`` lists the gated blocks in order.
+    ``prune_mode`` (:data:`razor_neuro.schedule.MODES`): ``gate`` silences the first gated
+    layer's pruned frames, ``skip`` removes them from the time axis (:func:`skip_frames`;
+    the first gated block must then be block 0, and deeper gated blocks are not gated).
     """
 
-    def __init__(self, config: ModelConfig, seed: int = 0) -> None:
+    def __init__(self, config: ModelConfig, seed: int = 0, prune_mode: str = "gate") -> None:
         super().__init__()
+        if prune_mode not in MODES:
+            raise ConfigError(f"prune mode: expected one of {', '.join(MODES)}, got {prune_mode!r}")
+        gated = [i for i, layer in enumerate(config.layers)
+                 if layer.gated and layer.kind != "flatten"]
+        if prune_mode == "skip" and gated[:1] != [0]:
+            raise ConfigError("--prune-mode skip: the first layer must be gated (it removes "
+                              "frames of the network's input)")
         self.config = config
+        self.prune_mode = prune_mode
         neuron = dict(threshold=config.threshold, current_decay=config.current_decay,
                       voltage_decay=config.voltage_decay, tau_grad=config.tau_grad,
                       scale_grad=config.scale_grad, requires_grad=False)
@@ -330,17 +342,61 @@ class RazorSNN(nn.Module):
         gated layer's input event density ``[N, T]``."""
         gated = sorted(int(k) for k in self.epms)
         outputs, densities = [], []
+        steps = None  # skip mode: each sample's steps [N] when they differ between samples
         for i, block in enumerate(self.blocks):
             if i in gated:
                 if density:
                     densities.append(frame_density(x.detach()))
-                factor = self.epms[str(i)].gate(x, masks[gated.index(i)], reweight)
-                x = gated_block(block, x, factor)
+                l = gated.index(i)
+                if self.prune_mode == "skip" and l > 0:
+                    x = block(x)  # on the skipped time axis; deeper layers keep every step
+                else:
+                    factor = self.epms[str(i)].gate(x, masks[l], reweight)
+                    if self.prune_mode == "skip":
+                        x, factor, steps = skip_frames(x, masks[l], factor)
+                    x = gated_block(block, x, factor)
             else:
                 x = block(x)
             if hasattr(block, "synapse"):
                 outputs.append(x)
+        if steps is not None:
+            x = x * (torch.arange(x.shape[-1], device=x.device) < steps[:, None]).view(
+                (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)).to(x.dtype)
         return x, outputs, densities
+
+
+def skip_frames(x: torch.Tensor, mask: torch.Tensor, factor: torch.Tensor | None
+                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Remove the frames ``mask`` prunes from the time axis of ``x`` ``[N, ..., T]`` and of
+    the gate's ``factor`` (``[T]`` or ``[N, T]``, or None).
+
+    A static ``mask`` ``[T]`` keeps ``K`` frames: ``x[..., mask]``, ``[N, ..., K]``, and
+    ``steps`` is None.  A per-sample ``mask`` ``[N, T]`` (frame dropout, the probe) moves each
+    sample's kept frames to its first ``k_n`` steps, in order, and zeros the rest:
+    ``[N, ..., max k_n]``, with ``steps`` ``[N]`` = ``k_n``.  The network is causal, so its
+    first ``k_n`` output steps are those of the sample's own ``k_n``-step run; the caller
+    zeros the output after them.
+
+    Returns:
+        ``(x, factor, steps)``; ``factor`` is None where it is 1 everywhere.
+    """
+    if mask.dim() == 1:
+        keep = torch.nonzero(mask).flatten()
+        x = x.index_select(-1, keep)
+        if factor is not None:
+            factor = factor.index_select(-1, keep)
+            if bool(factor.eq(1).all()):
+                factor = None
+        return x, factor, None
+    steps = mask.sum(-1)
+    width = int(steps.max())
+    order = torch.sort((~mask).to(torch.int8), dim=-1, stable=True).indices[:, :width]
+    valid = torch.arange(width, device=x.device) < steps[:, None]  # [N, width]
+    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (width,)
+    x = x.gather(-1, order.view(shape).expand(*x.shape[:-1], width)) * valid.view(shape).to(x.dtype)
+    if factor is not None:
+        factor = factor.expand(mask.shape).gather(-1, order) * valid.to(factor.dtype)
+    return x, factor, steps
 
 
 def gated_block(block: nn.Module, x: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:

@@ -1,9 +1,16 @@
 """FrameSchedule: the static, per-layer frame keep masks of a trained Razor SNN.
 
 One definition, used by training (to report kept frames), export (``schedule.json``), the
-Lava graph (gate processes) and the torch reference.  A pruned frame delivers no input
-spikes to its layer; the layer's neurons still decay.  Gated layers are found by name
+Lava graph (gate processes) and the torch reference.  Gated layers are found by name
 (``layer<i>``), never by their pipeline delay.
+
+Two modes (:data:`MODES`) say what a pruned frame of the first gated layer costs:
+
+* ``gate``: it delivers no input spikes to its layer, but the network still runs that time
+  step (every neuron updates and decays); every gated layer may prune.
+* ``skip``: it is removed from the time axis.  A sample runs only the kept frames, in order,
+  as consecutive steps (``steps`` = the kept count per sample); the first gated layer must be
+  the network's first layer (it sees the input) and no deeper layer may prune.
 """
 from __future__ import annotations
 
@@ -27,6 +34,11 @@ class ScheduleError(ArtefactError):
     """A schedule file or table that is malformed or does not fit the network."""
 
 
+#: What a pruned frame is (module docstring); ``gate`` is the mode of schedules written
+#: before modes existed.
+MODES = ("gate", "skip")
+
+
 @dataclass(frozen=True)
 class FrameSchedule:
     """Static frame schedule.
@@ -42,6 +54,7 @@ class FrameSchedule:
             in ``schedule.json``) so that a bundle can check them against its network's time
             base, never used to find a layer.
         weights_sha256: hash of the weights the schedule was derived from.
+        mode: ``gate`` or ``skip`` (:data:`MODES`, module docstring).
     """
 
     masks: np.ndarray
@@ -49,6 +62,7 @@ class FrameSchedule:
     pipeline_delays: tuple[int, ...]
     weights_sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    mode: str = "gate"
 
     def __post_init__(self) -> None:
         m = np.asarray(self.masks)
@@ -57,7 +71,19 @@ class FrameSchedule:
         if len(self.layers) != m.shape[0] or len(self.pipeline_delays) != m.shape[0]:
             raise ScheduleError(f"schedule: {m.shape[0]} masks but {len(self.layers)} layer names "
                                 f"and {len(self.pipeline_delays)} delays")
+        if self.mode not in MODES:
+            raise ScheduleError(f"schedule: mode must be one of {', '.join(MODES)}, got "
+                                f"{self.mode!r}")
         object.__setattr__(self, "masks", m.astype(bool))
+        if self.mode == "skip":
+            if m.shape[0] == 0 or self.pipeline_delays[0] != 0:
+                raise ScheduleError("schedule: mode 'skip' removes frames of the network's "
+                                    "input, so the first gated layer must see the input "
+                                    "(pipeline_delay 0)")
+            deeper = [n for n, row in zip(self.layers[1:], self.masks[1:]) if not row.all()]
+            if deeper:
+                raise ScheduleError(f"schedule: mode 'skip' prunes the first gated layer only; "
+                                    f"{deeper[0]}.keep_mask must keep every frame")
 
     @property
     def frames(self) -> int:
@@ -70,9 +96,39 @@ class FrameSchedule:
         return [float(r) for r in self.masks.mean(axis=1)]
 
     def all_kept(self) -> "FrameSchedule":
-        """The same layers with every frame kept (keep ratio 1.0): the unscheduled run.
-        The one place an all-frames schedule is made."""
+        """The same layers with every frame kept (keep ratio 1.0): the unscheduled run (in
+        ``skip`` mode the same network on all ``T`` frames).  The one place an all-frames
+        schedule is made."""
         return replace(self, masks=np.ones_like(self.masks, dtype=bool))
+
+    @property
+    def step_frames(self) -> np.ndarray:
+        """Indices of the input frames a deployed sample runs, one per time step, ``[steps]``
+        int64: every frame in ``gate`` mode, the first gated layer's kept frames in
+        ``skip`` mode."""
+        if self.mode == "skip":
+            return np.flatnonzero(self.masks[0])
+        return np.arange(self.frames)
+
+    @property
+    def steps(self) -> int:
+        """Time steps a deployed sample runs (``len(step_frames)``)."""
+        return int(len(self.step_frames))
+
+    def step_input(self, x: np.ndarray) -> np.ndarray:
+        """The input a deployed network receives: ``x`` ``[..., T]`` cut to
+        :attr:`step_frames`, ``[..., steps]`` (``x`` itself in ``gate`` mode)."""
+        return x if self.mode == "gate" else np.ascontiguousarray(x[..., self.step_frames])
+
+    def step_gates(self, layer_names: list[str]) -> dict[int, np.ndarray]:
+        """The gates of the deployed graph, ``{index in layer_names: keep mask [steps]}``:
+        :meth:`gates` in ``gate`` mode; in ``skip`` mode the first gated layer has none
+        (its pruned frames are not in the input) and the deeper ones keep every step."""
+        gates = self.gates(layer_names)
+        if self.mode == "gate":
+            return gates
+        first = self.layer_indices(layer_names)[0]
+        return {i: m[self.step_frames] for i, m in gates.items() if i != first}
 
     def layer_indices(self, layer_names: list[str]) -> tuple[int, ...]:
         """Index in ``layer_names`` of each gated layer, found by its name (a network's
@@ -95,6 +151,7 @@ class FrameSchedule:
     def to_dict(self) -> dict[str, Any]:
         return {
             "frames": self.frames,
+            "mode": self.mode,
             "weights_sha256": self.weights_sha256,
             "layers": [
                 {"name": n, "keep_mask": [int(v) for v in m], "keep_ratio": r, "pipeline_delay": d}
@@ -107,7 +164,8 @@ class FrameSchedule:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "schedule") -> "FrameSchedule":
         """Parse :meth:`to_dict`'s form strictly: integer ``frames`` and delays, string
-        names, and each ``keep_mask`` a list of ``frames`` integers 0 or 1."""
+        names, each ``keep_mask`` a list of ``frames`` integers 0 or 1, and ``mode`` one of
+        :data:`MODES` (``gate`` when absent: schedules written before modes existed)."""
         try:
             frames, layers = data["frames"], data["layers"]
             if type(frames) is not int or not isinstance(layers, list):
@@ -126,8 +184,15 @@ class FrameSchedule:
                     not all(type(v) is int and v in (0, 1) for v in row):
                 raise ScheduleError(f"{source}: {name}.keep_mask must be a list of {frames} "
                                     f"values 0 or 1, got {row!r:.80}")
-        return cls(np.array(rows, dtype=bool).reshape(len(names), frames), names, delays,
-                   str(data.get("weights_sha256", "")), dict(data.get("meta", {})))
+        mode = data.get("mode", "gate")
+        if mode not in MODES:
+            raise ScheduleError(f"{source}: 'mode' must be one of {', '.join(MODES)}, got "
+                                f"{mode!r:.80}")
+        try:
+            return cls(np.array(rows, dtype=bool).reshape(len(names), frames), names, delays,
+                       str(data.get("weights_sha256", "")), dict(data.get("meta", {})), mode)
+        except ScheduleError as exc:
+            raise ScheduleError(f"{source}: {str(exc).removeprefix('schedule: ')}") from None
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2))

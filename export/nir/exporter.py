@@ -141,6 +141,12 @@ def export_nir(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str],
     check_writable(out.parent, "--out", into=True)
     with tempfile.TemporaryDirectory(prefix="razor-nir-") as tmp:
         bundle = load_bundle(export_checkpoint(checkpoint, Path(tmp) / "bundle"))
+        if bundle.schedule.mode != "gate":
+            # the razor_schedule metadata describes gates; NIR has no node that removes
+            # time steps from a stream, so a reader would run every frame
+            raise NirError(f"{checkpoint}: trained with --prune-mode {bundle.schedule.mode}, "
+                           "which NIR cannot express (its pruned frames are removed from the "
+                           "time axis); export it with --target loihi-sim")
         with h5py.File(bundle.path / "network.net", "r") as raw:
             graph = _graph(bundle.network, raw, bundle.frames, bundle.gates,
                            int(bundle.manifest["n_classes"]), dt)

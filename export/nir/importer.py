@@ -284,8 +284,9 @@ def compare_with_bundle(import_dir: str | os.PathLike[str], bundle_dir: str | os
     sched = record.get("schedule") or {"layers": []}
     gates = {int(e["stage"]): np.asarray(e["keep_mask"]).astype(bool) for e in sched["layers"]}
     samples = load_test_samples(bundle, n_samples)
-    a = LavaGraph(bundle.network, bundle.frames, gates=bundle.gates).run(samples.x)
-    b = LavaGraph(imported, bundle.frames, gates=gates).run(samples.x)
+    x = bundle.step_input(samples.x)
+    a = LavaGraph(bundle.network, bundle.steps, gates=bundle.gates).run(x)
+    b = LavaGraph(imported, bundle.steps, gates=gates).run(x)
     checks = compare(imported.names, a.outputs, b.outputs)
     same = len(bundle.network.layers) == len(imported.layers) and all(
         p.kind == q.kind and p.neuron.threshold == q.neuron.threshold

@@ -73,7 +73,7 @@ def _run(m: Measurement, run: RunCounts, profile: HardwareProfile, ann: Hardware
     tot = sum_counts([c.per_sample() for c in run.counts])
     return Run(
         layers=layers,
-        totals=Totals(**{k: _num(getattr(tot, k)) for k in (
+        totals=Totals(time_steps=_num(tot.time_steps), **{k: _num(getattr(tot, k)) for k in (
             "input_spikes", "output_spikes", "synops", "dense_macs", "neuron_updates",
             "active_neuron_updates", "pruned_frames", "synops_saved")},
             activation_sparsity=float(tot.activation_sparsity)),
@@ -88,6 +88,8 @@ def _savings(a: Run, b: Run) -> Savings:
     """Ratios a / b and reductions 1 - a / b of the main per-sample totals."""
     out: dict[str, Optional[float]] = {}
     pairs = {"synops": (a.totals.synops, b.totals.synops),
+             "neuron_updates": (a.totals.neuron_updates, b.totals.neuron_updates),
+             "time_steps": (a.totals.time_steps, b.totals.time_steps),
              "output_spikes": (a.totals.output_spikes, b.totals.output_spikes),
              "energy": (a.total_energy_pj_per_sample, b.total_energy_pj_per_sample)}
     for k, (x, y) in pairs.items():
@@ -118,6 +120,7 @@ def network_report(m: Measurement, profile: HardwareProfile,
         label=m.label, kind=m.kind, path=m.path, sha256=m.sha256, bundle_id=m.bundle_id,
         network=m.network_path, network_sha256=m.network_sha256, input=m.input_path,
         frames=m.frames, samples=m.samples, first_sample=m.first_sample, source=m.source,
+        prune_mode=m.prune_mode,
         accuracy=m.with_schedule.accuracy,
         schedule=[Gate(layer=m.names[i], layer_index=i, keep_mask=[int(v) for v in mask],
                        kept_frames=int(mask.sum())) for i, mask in sorted(m.gates.items())],
@@ -179,6 +182,8 @@ def assemble(primary: Measurement, profile: HardwareProfile, ann: HardwareProfil
             a=primary.label, b=other.label, a_sha256=primary.sha256, b_sha256=other.sha256,
             same_samples=True, samples=primary.samples, accuracy_a=data.accuracy,
             accuracy_b=b.accuracy, synops_ratio_a_over_b=cmp.synops_ratio,
+            neuron_updates_ratio_a_over_b=cmp.neuron_updates_ratio,
+            time_steps_ratio_a_over_b=cmp.time_steps_ratio,
             output_spikes_ratio_a_over_b=cmp.output_spikes_ratio,
             energy_ratio_a_over_b=cmp.energy_ratio, synops_reduction=cmp.synops_reduction,
             output_spikes_reduction=cmp.output_spikes_reduction,

@@ -13,7 +13,7 @@ from razor_neuro.export.report.data import OPERATIONS, NetworkReport, Report
 __all__ = ["CSV_COLUMNS", "csv_text"]
 
 CSV_COLUMNS = ("network", "sha256", "schedule", "layer", "kind", "neurons", "kept_frames",
-               "frames", "input_spikes", "output_spikes", "synops", "dense_macs",
+               "frames", "time_steps", "input_spikes", "output_spikes", "synops", "dense_macs",
                "neuron_updates", "active_neuron_updates", "pruned_frames", "synops_saved",
                "energy_pj", "synops_pj", "neuron_inactive_pj", "neuron_active_pj",
                "spike_routing_pj", "ann_energy_pj", "accuracy", "source", "profile")
@@ -33,13 +33,15 @@ def _rows(net: NetworkReport, profile: str) -> list[dict[str, Any]]:
             out.append({
                 **same, "layer": r.name, "kind": r.kind, "neurons": r.neurons,
                 "kept_frames": r.kept_frames, "frames": r.frames,
+                "time_steps": run.totals.time_steps,
                 **{k: getattr(r, k) for k in _COUNTS}, "energy_pj": r.energy_pj,
                 **{f"{op}_pj": getattr(r.energy_breakdown_pj, op) for op in OPERATIONS},
                 "ann_energy_pj": r.ann_energy_pj, **tail})
         out.append({
             **same, "layer": "total", "kind": "",
             "neurons": sum(r.neurons for r in run.layers), "kept_frames": "",
-            "frames": net.frames, **{k: getattr(run.totals, k) for k in _COUNTS},
+            "frames": net.frames, "time_steps": run.totals.time_steps,
+            **{k: getattr(run.totals, k) for k in _COUNTS},
             "energy_pj": run.total_energy_pj_per_sample,
             **{f"{op}_pj": getattr(run.energy_by_operation_pj, op) for op in OPERATIONS},
             "ann_energy_pj": run.ann_energy_pj_per_sample, **tail})

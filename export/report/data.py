@@ -77,7 +77,9 @@ class LayerRow:
 
 @dataclass(kw_only=True)
 class Totals:
-    """Counts summed over the layers, per sample."""
+    """Counts summed over the layers, per sample; ``time_steps``: the steps each sample ran
+    (every layer runs each of them)."""
+    time_steps: Number
     input_spikes: Number
     output_spikes: Number
     synops: Number
@@ -186,6 +188,10 @@ class Savings:
     ``b`` is 0)."""
     synops_ratio: Optional[float]
     synops_reduction: Optional[float]
+    neuron_updates_ratio: Optional[float]
+    neuron_updates_reduction: Optional[float]
+    time_steps_ratio: Optional[float]
+    time_steps_reduction: Optional[float]
     output_spikes_ratio: Optional[float]
     output_spikes_reduction: Optional[float]
     energy_ratio: Optional[float]
@@ -215,7 +221,8 @@ class NetworkReport:
     """One measured network (``kind`` ``bundle`` or ``net``): identity, samples, source, the
     run with the schedule (``accuracy``, ``schedule``, ``run``), the run without it, the
     savings of the schedule, cores, and the mean input event count of each frame over the
-    samples (``input_events_per_frame``, length ``frames``)."""
+    samples (``input_events_per_frame``, length ``frames``); ``prune_mode``: the schedule's
+    mode (``gate``, ``skip``; None for a plain network)."""
     label: str
     kind: str
     path: str
@@ -228,6 +235,7 @@ class NetworkReport:
     samples: int
     first_sample: int
     source: Source
+    prune_mode: Optional[str]
     accuracy: Optional[float]
     schedule: list[Gate]
     run: Run = field(metadata=INLINE)
@@ -263,6 +271,8 @@ class Comparison:
     accuracy_a: Optional[float]
     accuracy_b: Optional[float]
     synops_ratio_a_over_b: Optional[float]
+    neuron_updates_ratio_a_over_b: Optional[float]
+    time_steps_ratio_a_over_b: Optional[float]
     output_spikes_ratio_a_over_b: Optional[float]
     energy_ratio_a_over_b: Optional[float]
     synops_reduction: Optional[float]

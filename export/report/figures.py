@@ -192,11 +192,12 @@ def raster_figure(net: NetworkReport, raster: Sequence[np.ndarray]) -> Figure:
     ``raster``: ``[input, layer 0 output, ...]``, each ``[neurons, T]`` bool (the first
     sample of the scheduled run, :attr:`~.measure.RunCounts.raster`)."""
     names = ["input"] + [r.name for r in net.run.layers]
-    T = int(net.frames)
+    T = int(raster[0].shape[1])  # the steps run: fewer than the frames in skip mode
     heights = [max(1.0, np.log10(max(r.shape[0], 1)) + 0.5) for r in raster]
     fig = _new(8.0, 0.6 * sum(heights) + 1.2)
     axes = fig.subplots(len(raster), 1, sharex=True, height_ratios=heights, squeeze=False)[:, 0]
-    masks = {s.layer_index: np.asarray(s.keep_mask, dtype=bool) for s in net.schedule}
+    masks = {s.layer_index: np.asarray(s.keep_mask, dtype=bool) for s in net.schedule
+             if net.prune_mode != "skip"}  # skipped frames are not in the run to shade
     for j, (ax, name, r) in enumerate(zip(axes, names, raster)):
         neuron, t = np.nonzero(np.asarray(r))
         ax.scatter(t, neuron, s=4 if len(t) < 5000 else 1, marker="|", color="black",
@@ -212,7 +213,8 @@ def raster_figure(net: NetworkReport, raster: Sequence[np.ndarray]) -> Figure:
     axes[-1].set_xlabel("time step")
     label = f"sample {net.first_sample}" if net.kind == "bundle" else "the input"
     how = (" with the schedule (shaded: frames pruned at that layer's input)"
-           if masks else " (no schedule)")
+           if masks else " (pruned frames skipped: one step per kept frame)"
+           if net.prune_mode == "skip" else " (no schedule)")
     fig.suptitle(f"{net.label}: spike raster of {label}{how}", fontsize=9)
     return fig
 

@@ -63,6 +63,10 @@ def _compare_table(report: Report, src: str, cap_cav: str) -> list[str]:
         ["Total", "", "", _tnum(a.run.totals.synops), _tnum(b.run.totals.synops),
          _tnj(a.run.total_energy_pj_per_sample), _tnj(b.run.total_energy_pj_per_sample)],
         ["A/B", "", "", "", ratio(c.synops_ratio_a_over_b), "", ratio(c.energy_ratio_a_over_b)],
+        ["Time steps", "", "", _tnum(a.run.totals.time_steps), _tnum(b.run.totals.time_steps),
+         "A/B", ratio(c.time_steps_ratio_a_over_b)],
+        ["Neuron updates", "", "", _tnum(a.run.totals.neuron_updates),
+         _tnum(b.run.totals.neuron_updates), "A/B", ratio(c.neuron_updates_ratio_a_over_b)],
         ["Accuracy", "", "", "", "", acc(a.accuracy).replace(" (no labels)", ""),
          acc(b.accuracy).replace(" (no labels)", "")]])
     return body + [r"    \bottomrule", r"  \end{tabular}", r"\end{table}", ""]
@@ -126,7 +130,11 @@ def latex(report: Report) -> str:
              _tnj(run.total_energy_pj_per_sample)],
             _tnum(w.run.totals.synops), _tnj(w.run.total_energy_pj_per_sample)),
         row([f"ANN ({tex_escape(ann.name)}, dense MACs)", "", "", "", "",
-             _tnj(run.ann_energy_pj_per_sample)], "", _tnj(w.run.ann_energy_pj_per_sample))]
+             _tnj(run.ann_energy_pj_per_sample)], "", _tnj(w.run.ann_energy_pj_per_sample)),
+        row(["Time steps", "", "", "", _tnum(run.totals.time_steps), ""],
+            _tnum(w.run.totals.time_steps), ""),
+        row(["Neuron updates", "", "", "", _tnum(run.totals.neuron_updates), ""],
+            _tnum(w.run.totals.neuron_updates), "")]
         + ([row(["Accuracy", "", "", "", "", acc(net.accuracy)], "", acc(w.accuracy))]
            if net.accuracy is not None else []))
     body += [r"    \bottomrule", r"  \end{tabular}", r"\end{table}", ""]

@@ -40,8 +40,13 @@ def _what(net: NetworkReport) -> str:
 def _samples_line(net: NetworkReport) -> str:
     n, first = net.samples, net.first_sample
     if net.kind == "bundle":
+        steps = net.run.totals.time_steps
+        mode = (f"; prune mode `{net.prune_mode}`: each sample runs {steps} time step"
+                f"{'s' if steps != 1 else ''}" + (" (its kept frames; the pruned ones are "
+                                                   "skipped)" if net.prune_mode == "skip"
+                                                   else ", one per frame"))
         return (f"{n} test sample{'s' if n != 1 else ''} (#{first}..#{first + n - 1}) of "
-                f"{net.frames} frames each; every count is the mean per sample")
+                f"{net.frames} frames each{mode}; every count is the mean per sample")
     return f"1 input of {net.frames} time steps (no resets)"
 
 
@@ -101,12 +106,13 @@ def _totals_rows(net: NetworkReport, ann_name: str, two: bool) -> list[list[str]
     def row(label: str, a: str, b: str, r: str) -> None:
         rows.append([label, a, b, r] if two else [label, a])
 
-    keys = (("input_spikes", "input spikes"), ("output_spikes", "output spikes"),
-            ("synops", "synaptic ops"), ("neuron_updates", "neuron updates"),
+    keys = (("time_steps", "time steps"), ("input_spikes", "input spikes"),
+            ("output_spikes", "output spikes"), ("synops", "synaptic ops"),
+            ("neuron_updates", "neuron updates"),
             ("active_neuron_updates", "spiking neuron updates"),
             ("pruned_frames", "pruned layer-frames"),
             ("synops_saved", "synops saved at the gates"))
-    for key, label in keys if two else keys[:5]:
+    for key, label in keys if two else keys[:6]:
         a, b = getattr(t, key), getattr(tu, key)
         row(label, count(a), count(b), ratio(div(a, b)))
     e, eu = run.total_energy_pj_per_sample, w.run.total_energy_pj_per_sample
@@ -152,12 +158,14 @@ def _compare_rows(report: Report) -> list[list[str]]:
         ["kept layer-frames", count(sum(r.kept_frames for r in ra.layers)),
          count(sum(r.kept_frames for r in rb.layers)), ""],
         ["deploy accuracy", acc(a.accuracy), acc(b.accuracy), ""],
+        ["time steps", count(ra.totals.time_steps), count(rb.totals.time_steps),
+         ratio(c.time_steps_ratio_a_over_b)],
         ["output spikes", count(ra.totals.output_spikes), count(rb.totals.output_spikes),
          ratio(c.output_spikes_ratio_a_over_b)],
         ["synaptic ops", count(ra.totals.synops), count(rb.totals.synops),
          ratio(c.synops_ratio_a_over_b)],
         ["neuron updates", count(ra.totals.neuron_updates), count(rb.totals.neuron_updates),
-         ratio(div(ra.totals.neuron_updates, rb.totals.neuron_updates))],
+         ratio(c.neuron_updates_ratio_a_over_b)],
         ["energy (nJ)", nj(ra.total_energy_pj_per_sample), nj(rb.total_energy_pj_per_sample),
          ratio(c.energy_ratio_a_over_b)],
         ["ANN-equivalent energy (nJ)", nj(ra.ann_energy_pj_per_sample),
@@ -230,8 +238,9 @@ def markdown(report: Report) -> str:
                        _totals_rows(net, ann.name, two)), ""]
         s = net.savings
         L += [f"The schedule saves **{_pct(s.synops_reduction)}** of the synaptic "
-              f"operations and **{_pct(s.energy_reduction)}** of the energy per sample "
-              f"({prof.name}).", ""]
+              f"operations, **{_pct(s.neuron_updates_reduction)}** of the neuron updates, "
+              f"**{_pct(s.time_steps_reduction)}** of the time steps and "
+              f"**{_pct(s.energy_reduction)}** of the energy per sample ({prof.name}).", ""]
     else:
         why = "no frame schedule" if not net.schedule else "its schedule keeps every frame"
         L += ["## Totals per sample", "",
@@ -250,7 +259,9 @@ def markdown(report: Report) -> str:
             L += [md_table(["layer", "kept A", "kept B", "spikes A", "spikes B", "synops A",
                             "synops B", "synops A/B", "energy A (nJ)", "energy B (nJ)",
                             "energy A/B"], _compare_layer_rows(report)), ""]
-        L += [f"A uses **{_pct(c.synops_reduction)}** fewer synaptic operations and "
+        L += [f"A uses **{_pct(c.synops_reduction)}** fewer synaptic operations, "
+              f"{ratio(c.neuron_updates_ratio_a_over_b)} of the neuron updates, "
+              f"{ratio(c.time_steps_ratio_a_over_b)} of the time steps and "
               f"**{_pct(c.energy_reduction)}** less energy per sample than B.", ""]
     L += ["## Profile constants (every energy above is counts x these)", "",
           md_table(["profile", "constant", "value", "unit", "source"],

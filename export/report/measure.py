@@ -76,8 +76,9 @@ class RunCounts:
 class Measurement:
     """Everything measured for one network (bundle or plain netx file).
 
-    ``gates``: ``{layer index: keep mask [T] bool}`` of the bundle's schedule (empty for a
-    net); ``same_run``: nothing is pruned, so ``without_schedule`` is ``with_schedule``;
+    ``gates``: ``{layer index: keep mask [T] bool}`` of the bundle's schedule, over its
+    frames (empty for a net); ``prune_mode``: the schedule's mode (None for a net);
+    ``same_run``: nothing is pruned, so ``without_schedule`` is ``with_schedule``;
     ``manifest``: the bundle's manifest (None for a net)."""
     label: str
     kind: str                         # 'bundle' | 'net'
@@ -96,6 +97,7 @@ class Measurement:
     without_schedule: RunCounts
     same_run: bool
     source: Source
+    prune_mode: Optional[str] = None
     manifest: Optional[dict[str, Any]] = None
     bundle_id: Optional[str] = None   # Bundle.id of a bundle
     input_path: Optional[str] = None
@@ -257,28 +259,44 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
     """
     _check_source(source)
     from razor_neuro.export.lava_graph import LavaGraph
-    network, frames = bundle.network, bundle.frames
-    names = LavaGraph(network, frames).names
+    network = bundle.network
+    names = LavaGraph(network, bundle.frames).names
     specs = [layer_spec(layer, name) for layer, name in zip(network.layers, names)]
-    gates = {int(i): np.asarray(m, dtype=bool) for i, m in bundle.gates.items()}
     all_kept = dataclasses.replace(bundle, schedule=bundle.schedule.all_kept())
-    ones = {int(i): np.asarray(m, dtype=bool) for i, m in all_kept.gates.items()}
-    same = all(m.all() for m in gates.values())
+    same = bool(bundle.schedule.masks.all())
     x, labels, n = samples.x, samples.labels, int(samples.x.shape[0])
     both = "" if same else " and one with all-ones gates (nothing pruned)"
+    if bundle.schedule.mode == "skip":
+        both = (" (its pruned input frames skipped: each sample runs its kept frames as "
+                "consecutive steps)" + ("" if same else " and one on all frames (nothing "
+                                        "pruned)"))
+
+    def counted(b: Any, out: list, inp: list) -> RunCounts:
+        """Counts of bundle ``b``'s run; the events per frame are the input's, whatever
+        steps ran."""
+        gates = {int(i): np.asarray(m, dtype=bool) for i, m in b.gates.items()}
+        run = count_run(network, specs, b.step_input(x), inp, out, gates, labels)
+        run.events_per_frame = input_events_per_frame(x)
+        return run
+
+    def lava(b: Any) -> tuple[list, list]:
+        return _lava(network, b.steps, b.step_input(x), b.gates)
+
+    def reference(b: Any) -> tuple[list, list]:
+        return _reference(network, b.step_input(x), b.gates, device)
 
     if source == "lava":
-        out_s, in_s = _lava(network, frames, x, gates)
-        r_out, r_in = _reference(network, x, gates, device)
-        with_s = count_run(network, specs, x, in_s, out_s, gates, labels)
+        out_s, in_s = lava(bundle)
+        r_out, r_in = reference(bundle)
+        with_s = counted(bundle, out_s, in_s)
         checks = [_agreement(names, out_s, in_s, r_out, r_in,
                              f"torch reference {TAG} on the same {n} samples")]
         if same:
             without = with_s
         else:
-            out_u, in_u = _lava(network, frames, x, ones)
-            r_out, r_in = _reference(network, x, ones, device)
-            without = count_run(network, specs, x, in_u, out_u, ones, labels)
+            out_u, in_u = lava(all_kept)
+            r_out, r_in = reference(all_kept)
+            without = counted(all_kept, out_u, in_u)
             checks.append(_agreement(names, out_u, in_u, r_out, r_in,
                                      f"torch reference {TAG} on the same {n} samples"))
         total = sum(c.mismatches + c.input_mismatches for c in checks)
@@ -304,18 +322,18 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
                 verify_bundle(all_kept, k, TAG, 0, device, first_sample),
                 "all-ones gates (no schedule)"))
         _refuse_unless_agree(results, str(bundle.path))
-        out_s, in_s = _reference(network, x, gates, device)
-        with_s = count_run(network, specs, x, in_s, out_s, gates, labels)
+        out_s, in_s = reference(bundle)
+        with_s = counted(bundle, out_s, in_s)
         if same:
             without = with_s
         else:
-            out_u, in_u = _reference(network, x, ones, device)
-            without = count_run(network, specs, x, in_u, out_u, ones, labels)
+            out_u, in_u = reference(all_kept)
+            without = counted(all_kept, out_u, in_u)
         src = Source(
             kind="reference", tag=TAG,
             description=f"torch reference {TAG} (bit-exact model of Lava {TAG}; razor_neuro."
                         f"export.reference) over {n} test samples with the bundle's schedule "
-                        "gates" + ("" if same else " and with all-ones gates (nothing pruned)"),
+                        "gates" + both,
             verify=results,
             licence=f"razor-neuro verify: Lava {TAG} and the reference agree spike for "
                     f"spike (0 mismatches) on the first {k} of these samples"
@@ -326,9 +344,10 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         label=path.name, kind="bundle", path=str(path), sha256=bundle.sha256,
         network_path=str(path / "network.net"),
         network_sha256=sha256_file(Path(bundle.path) / "network.net"), names=names,
-        kinds=[l.kind for l in network.layers], specs=specs, frames=frames, samples=n,
-        first_sample=first_sample, gates=gates, with_schedule=with_s, without_schedule=without,
-        same_run=same, source=src, manifest=dict(bundle.manifest), bundle_id=bundle.id)
+        kinds=[l.kind for l in network.layers], specs=specs, frames=bundle.frames, samples=n,
+        first_sample=first_sample, gates=bundle.schedule.gates(network.names),
+        with_schedule=with_s, without_schedule=without, same_run=same, source=src,
+        prune_mode=bundle.schedule.mode, manifest=dict(bundle.manifest), bundle_id=bundle.id)
 
 
 def net_label(net: str | Path) -> str:

@@ -15,7 +15,7 @@ import torch
 from razor_neuro.atomic import write_file
 from razor_neuro.errors import ArtefactError
 from razor_neuro.model import ModelConfig, RazorSNN
-from razor_neuro.schedule import FrameSchedule
+from razor_neuro.schedule import MODES, FrameSchedule
 from razor_neuro.training.config import TrainConfig, TrainError
 
 
@@ -148,9 +148,13 @@ def load_checkpoint(path: str | Path) -> tuple[RazorSNN, Checkpoint]:
     is finite (:func:`check_finite`).
     """
     ckpt = Checkpoint.read(path)
+    mode = ckpt.train_config.get("prune_mode", "gate")  # older checkpoints: gate
+    if mode not in MODES:
+        raise CheckpointError(f"{path}: train_config.prune_mode is {mode!r:.40}; expected one "
+                              f"of {', '.join(MODES)}")
     try:
         model = RazorSNN(ModelConfig.from_dict(ckpt.model_config, f"{path}: model_config"),
-                         seed=ckpt.train_config["seed"])
+                         seed=ckpt.train_config["seed"], prune_mode=mode)
         model.load_state_dict(ckpt.model)
     except (RuntimeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: not a razor-neuro checkpoint "
@@ -168,4 +172,4 @@ def schedule_from_model(model: RazorSNN, masks: torch.Tensor) -> FrameSchedule:
     bundle checks against its network."""
     gated = sorted(int(k) for k in model.epms)
     return FrameSchedule(masks.cpu().numpy(), tuple(model.gated_names),
-                         tuple(model.pipeline_delay(i) for i in gated))
+                         tuple(model.pipeline_delay(i) for i in gated), mode=model.prune_mode)

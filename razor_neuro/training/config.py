@@ -39,6 +39,7 @@ class TrainConfig:
     seed: int = 0
     n_samples: int = 960  # synthetic dataset size (train + test)
     fresh_samples: bool = False  # synthetic: new training samples each epoch (for_epoch)
+    prune_mode: str = "gate"  # razor_neuro.schedule.MODES: silence pruned frames, or skip them
 
     def __post_init__(self) -> None:
         # one spelling per meaning: a number stays a float, a sequence becomes a tuple of

@@ -94,6 +94,10 @@ def check_keep_ratio(cfg: TrainConfig, mcfg: ModelConfig) -> None:
         ratios = layer_keep_ratios(cfg.keep_ratio, mcfg.gated_layers)
     except ConfigError as exc:
         raise TrainError(f"--keep-ratio: {str(exc).removeprefix('keep ratio: ')}") from None
+    if cfg.prune_mode == "skip" and any(r < 1.0 for r in ratios[1:]):
+        raise TrainError("--keep-ratio: --prune-mode skip prunes the first gated layer only "
+                         "(a deeper layer cannot skip a step the layers around it run); give "
+                         "one ratio, or use --prune-mode gate to prune deeper layers")
     for r in ratios:
         if round(r * mcfg.frames) < 1:
             raise TrainError(f"--keep-ratio: {r} keeps no frame of {mcfg.frames}; expected at least "

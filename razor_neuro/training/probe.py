@@ -4,7 +4,9 @@ into the EPM embeddings.
 One training batch in ``probe_every`` is probed (its two extra forward passes cost about
 as much as the training step they accompany).  For a probed batch of ``N`` samples, each sample
 runs once with all frames and once with random frames dropped (``drop`` ``[L, N, T]``, a
-drop counted only where the frame carried events).  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
+drop counted only where the frame carried events; in ``skip`` mode only the first gated
+layer drops, each drop removes the frame from the sample's time axis, and every drop counts,
+since removing an empty frame shortens the sample).  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
 regressed on the drops (ridge, no intercept) with normal equations that accumulate over
 probed batches with forgetting ``f``::
 
@@ -64,7 +66,8 @@ def probe_frames(model: RazorSNN, x: torch.Tensor, y: torch.Tensor, drop: torch.
     full = torch.ones(drop.shape[0], drop.shape[2], dtype=torch.bool, device=x.device)
     out, density = model.forward_with_density(x, full, reweight)
     base = count_cross_entropy(out, y, reduction="none")
-    drop = drop & torch.stack([d > 0 for d in density])
+    if model.prune_mode == "gate":  # a skipped empty frame still shortens the sample
+        drop = drop & torch.stack([d > 0 for d in density])
     density = torch.stack([d.mean(dim=0) for d in density])
     probed = count_cross_entropy(model(x, full.unsqueeze(1) & ~drop, reweight), y,
                                  reduction="none")
@@ -110,6 +113,8 @@ class FrameProbe:
         """Draw each sample's drops (probability ``probe_drop`` per layer and frame, from
         ``generator``) and probe the batch ``x``, ``y`` (:func:`probe_frames`)."""
         drop = torch.rand((self.layers, len(y), self.frames), generator=generator) < self.drop_p
+        if model.prune_mode == "skip":  # only the first gated layer prunes
+            drop[1:] = False
         return probe_frames(model, x, y, drop.to(x.device), reweight)
 
     def learn(self, model: RazorSNN, batch: ProbeBatch) -> None:
