@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from razor_neuro import _compat
-from razor_neuro.epm import EPM, frame_density, scale_frames
+from razor_neuro.epm import EPM, frame_density, scale_frames, skip_frames
 from razor_neuro.export import timebase
 from razor_neuro.export.layout import conv_out_size
 from razor_neuro.schedule import MODES, layer_name
@@ -363,40 +363,6 @@ class RazorSNN(nn.Module):
             x = x * (torch.arange(x.shape[-1], device=x.device) < steps[:, None]).view(
                 (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)).to(x.dtype)
         return x, outputs, densities
-
-
-def skip_frames(x: torch.Tensor, mask: torch.Tensor, factor: torch.Tensor | None
-                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """Remove the frames ``mask`` prunes from the time axis of ``x`` ``[N, ..., T]`` and of
-    the gate's ``factor`` (``[T]`` or ``[N, T]``, or None).
-
-    A static ``mask`` ``[T]`` keeps ``K`` frames: ``x[..., mask]``, ``[N, ..., K]``, and
-    ``steps`` is None.  A per-sample ``mask`` ``[N, T]`` (frame dropout, the probe) moves each
-    sample's kept frames to its first ``k_n`` steps, in order, and zeros the rest:
-    ``[N, ..., max k_n]``, with ``steps`` ``[N]`` = ``k_n``.  The network is causal, so its
-    first ``k_n`` output steps are those of the sample's own ``k_n``-step run; the caller
-    zeros the output after them.
-
-    Returns:
-        ``(x, factor, steps)``; ``factor`` is None where it is 1 everywhere.
-    """
-    if mask.dim() == 1:
-        keep = torch.nonzero(mask).flatten()
-        x = x.index_select(-1, keep)
-        if factor is not None:
-            factor = factor.index_select(-1, keep)
-            if bool(factor.eq(1).all()):
-                factor = None
-        return x, factor, None
-    steps = mask.sum(-1)
-    width = int(steps.max())
-    order = torch.sort((~mask).to(torch.int8), dim=-1, stable=True).indices[:, :width]
-    valid = torch.arange(width, device=x.device) < steps[:, None]  # [N, width]
-    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (width,)
-    x = x.gather(-1, order.view(shape).expand(*x.shape[:-1], width)) * valid.view(shape).to(x.dtype)
-    if factor is not None:
-        factor = factor.expand(mask.shape).gather(-1, order) * valid.to(factor.dtype)
-    return x, factor, steps
 
 
 def gated_block(block: nn.Module, x: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:

@@ -271,19 +271,13 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
                 "consecutive steps)" + ("" if same else " and one on all frames (nothing "
                                         "pruned)"))
 
-    def counted(b: Any, out: list, inp: list) -> RunCounts:
-        """Counts of bundle ``b``'s run; the events per frame are the input's, whatever
-        steps ran."""
-        gates = {int(i): np.asarray(m, dtype=bool) for i, m in b.gates.items()}
-        run = count_run(network, specs, b.step_input(x), inp, out, gates, labels)
+    def counted(b: Any, out: list, inp: list) -> RunCounts:  # events per frame: the input's
+        run = count_run(network, specs, b.step_input(x), inp, out, b.gates, labels)
         run.events_per_frame = input_events_per_frame(x)
         return run
 
-    def lava(b: Any) -> tuple[list, list]:
-        return _lava(network, b.steps, b.step_input(x), b.gates)
-
-    def reference(b: Any) -> tuple[list, list]:
-        return _reference(network, b.step_input(x), b.gates, device)
+    lava = lambda b: _lava(network, b.steps, b.step_input(x), b.gates)  # noqa: E731
+    reference = lambda b: _reference(network, b.step_input(x), b.gates, device)  # noqa: E731
 
     if source == "lava":
         out_s, in_s = lava(bundle)

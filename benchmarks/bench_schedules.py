@@ -1,0 +1,162 @@
+"""Benchmark 9: what a schedule saves on hardware — prune modes (gate, skip) and schedules
+(Razor's learned one against the obvious ones) at equal keep ratio, trained, exported,
+verified and reported as a user does it.
+
+Every run is ``razor-neuro train --dataset D --seed S --keep-ratio R --prune-mode M
+[--schedule NAME] --threads 1 --quiet`` (the dataset's preset and recipe), ``--jobs`` at a
+time, cached as in benchmark 8 (``bench_recipes.py``: same cache layout, ``--fresh``
+retrains).  Each run is then
+
+* exported (``razor-neuro export --target loihi-sim``),
+* verified on every test sample (``razor-neuro verify --samples all --state``: spikes and
+  states, Lava ``fixed_pt`` against the reference; the table shows the mismatches, 0
+  required),
+* and reported against the same seed's keep-1.0 run (``razor-neuro report --compare
+  --samples all --source reference --verify-samples 8``: the reference's counts, which the
+  verify step has just shown equal to Lava's on every sample; Loihi 1 profile).
+
+The keep-1.0 reference run of every seed is trained in ``gate`` mode (nothing is pruned,
+so only N-MNIST's frame dropout differs between the modes there).  Table per dataset: one
+row per keep ratio, mode and schedule, with deploy accuracy (Lava, every test sample) mean
+[min–max] over the seeds, pruned-frame precision (synthetic), time steps, synaptic
+operations, neuron updates and energy per sample (means over the seeds), the ratios of
+each to the same seed's keep-1.0 run (mean [min–max]) and the verify mismatches summed
+over the seeds.  Standalone (not part of ``run_all.py``).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+from bench_recipes import Job, export, run_cli, spread, train  # noqa: E402
+from common import emit, table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = {"synthetic": (0, 1, 2, 3, 4, 5), "nmnist": (0, 1, 2)}
+
+
+def job(dataset: str, seed: int, keep: str, mode: str = "gate", schedule: str = "razor") -> Job:
+    """The run of one table cell; keep 1.0 is the gate-mode, learned-schedule run."""
+    if keep == "1.0":
+        return Job(dataset, seed, keep)
+    extra = ("--prune-mode", mode) + (("--schedule", schedule) if schedule != "razor" else ())
+    return Job(dataset, seed, keep, extra)
+
+
+def deploy(run: Job, full: Job, cache: Path) -> dict:
+    """Export, verify (every test sample, states too) and report ``run`` against ``full``;
+    returns the row's numbers (cached in ``<cache>/<run>.deploy.json``)."""
+    done = cache / f"{run.name}.deploy.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    bundle, base = export(run, cache), export(full, cache)
+    common.progress(f"verify {bundle.name} on every test sample")
+    out = cache / f"{run.name}.verify"
+    shutil.rmtree(out, ignore_errors=True)
+    v = run_cli("verify", str(bundle), "--samples", "all", "--state", "--out", str(out),
+                check=False)
+    if v.returncode not in (0, 1):
+        raise RuntimeError(f"verify {bundle}: {v.stderr.strip()[-300:]}")
+    verify = json.loads((out / "verify.json").read_text())
+    common.progress(f"report {bundle.name} --compare {base.name}")
+    rep = cache / f"{run.name}.report"
+    run_cli("report", str(bundle), "--compare", str(base), "--samples", "all", "--source",
+            "reference", "--verify-samples", "8", "--out", str(rep), "--overwrite")
+    data = json.loads((rep / "report.json").read_text())
+    t, c = data["totals"], data["comparison"]
+    row = {"accuracy": verify["lava_accuracy"], "steps": t["time_steps"],
+           "synops": t["synops"], "neuron_updates": t["neuron_updates"],
+           "energy_nj": data["total_energy_pj_per_sample"] / 1e3,
+           "steps_ratio": c["time_steps_ratio_a_over_b"], "synops_ratio": c["synops_ratio_a_over_b"],
+           "neuron_updates_ratio": c["neuron_updates_ratio_a_over_b"],
+           "energy_ratio": c["energy_ratio_a_over_b"],
+           "mismatches": verify["mismatches"] + verify.get("state_mismatches", 0)}
+    done.write_text(json.dumps(row))
+    return row
+
+
+def mean(values: list[float]) -> str:
+    return common.num(statistics.fmean(values))
+
+
+def rows_for(dataset: str, cells: list[tuple[str, str, str]], runs: dict, deployed: dict
+             ) -> list[list[str]]:
+    """One row per (keep, mode, schedule) with every seed trained and deployed."""
+    rows = []
+    for keep, mode, schedule in cells:
+        seeds = [s for s in SEEDS[dataset] if job(dataset, s, keep, mode, schedule) in deployed]
+        if not seeds:
+            continue
+        ms = [runs[job(dataset, s, keep, mode, schedule)] for s in seeds]
+        ds = [deployed[job(dataset, s, keep, mode, schedule)] for s in seeds]
+        row = [keep, mode, schedule, ",".join(map(str, seeds)),
+               spread([d["accuracy"] for d in ds])]
+        if dataset == "synthetic":
+            row.append(spread([m.get("pruned_frame_precision") for m in ms]))
+        row += [mean([d[k] for d in ds]) for k in ("steps", "synops", "neuron_updates",
+                                                     "energy_nj")]
+        row += [spread([d[k] for d in ds]) for k in ("steps_ratio", "synops_ratio",
+                                                      "neuron_updates_ratio", "energy_ratio")]
+        row.append(str(sum(d["mismatches"] for d in ds)))
+        rows.append(row)
+    return rows
+
+
+def main(argv=None) -> int:
+    p = common.parser(__doc__.splitlines()[0], repeats=1)
+    p.add_argument("--nmnist-root", type=Path, default=ROOT.parent / "shared" / "external" /
+                   "nmnist-small", help="folder holding NMNISTsmall/")
+    p.add_argument("--datasets", default="synthetic,nmnist", help="comma-separated")
+    p.add_argument("--keeps", default="0.5,0.25", help="comma-separated keep ratios")
+    p.add_argument("--modes", default="gate,skip", help="comma-separated prune modes")
+    p.add_argument("--schedules", default="razor", help="comma-separated schedule names")
+    p.add_argument("--seeds", default=None, help="comma-separated (default: per dataset)")
+    p.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2)")
+    args = common.parse(p, argv)
+    common.header("9. Prune modes and schedules: what a schedule saves", args)
+    base = ("--epochs", "1") if args.smoke else ()
+    cache = args.cache_dir / ("recipes-smoke" if args.smoke else "recipes")
+    cache.mkdir(parents=True, exist_ok=True)
+    cells = [(k, m, s) for k in args.keeps.split(",") for m in args.modes.split(",")
+             for s in args.schedules.split(",")]
+    datasets = args.datasets.split(",")
+    seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
+                 if args.seeds else SEEDS[d]) for d in datasets}
+    # every seed's keep-1.0 run first: each row is reported against it
+    todo = [job(d, s, "1.0") for d in datasets for s in seeds[d]]
+    todo += [job(d, s, *cell) for cell in cells for d in datasets for s in seeds[d]]
+    runs, deployed = {}, {}
+
+    def one(j: Job) -> None:
+        runs[j] = train(j, cache, args.fresh, args.nmnist_root, base)
+        if j.keep != "1.0":
+            deployed[j] = deploy(j, job(j.dataset, j.seed, "1.0"), cache)
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(one, todo))
+    for d in datasets:
+        headers = ["keep", "mode", "schedule", "seeds", "accuracy mean [min–max]"]
+        if d == "synthetic":
+            headers.append("pruned-frame precision")
+        headers += ["steps/sample", "synops/sample", "neuron updates/sample", "energy nJ/sample",
+                    "steps vs keep 1.0", "synops vs keep 1.0", "neuron updates vs keep 1.0",
+                    "energy vs keep 1.0", "verify mismatches (spikes + states)"]
+        emit(table(headers, rows_for(d, cells, runs, deployed),
+                   f"{d}: prune modes and schedules against the same seed's keep-1.0 run "
+                   "(every test sample; Loihi 1 profile)",
+                   ["Accuracy: Lava fixed_pt on every test sample (razor-neuro verify). Counts "
+                    "and energy: razor-neuro report --compare --source reference, whose "
+                    "reference equals Lava spike for spike on every sample (the verify "
+                    f"column). {common.machine()}."]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
