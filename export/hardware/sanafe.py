@@ -30,7 +30,8 @@ import numpy as np
 
 from .mapping import ARCH_UNITS, Placement, edges
 
-__all__ = ["ENERGY_KINDS", "REPLAY", "HardwareRun", "build", "group_spikes", "replay"]
+__all__ = ["ENERGY_KINDS", "REPLAY", "HardwareRun", "ModelRuns", "build", "group_spikes", "quiet",
+           "replay", "run_model"]
 
 #: SANA-FE's energy kinds (perf trace ``<kind>_energy``), reported per sample
 ENERGY_KINDS = ("synapse", "dendrite", "soma", "network")
@@ -190,3 +191,36 @@ def replay(sanafe: Any, arch: Any, network: Any, placement: Placement,
                     hit[offs] = True
                     bad += int((hit != spikes[g][s, :, t]).sum())
     return HardwareRun(energy, time_s, events, fired, bad)
+
+
+@dataclass
+class ModelRuns:
+    """SANA-FE over one network's runs: where it sits, the architecture file, one
+    :class:`HardwareRun` per run given, and the spikes the gates dropped per run."""
+    placement: Placement
+    architecture: str
+    runs: list[HardwareRun]
+    gate_dropped: list[int]
+
+
+def run_model(network: Any, names: Sequence[str], x: np.ndarray,
+              runs: Sequence[tuple[Sequence[np.ndarray], dict[int, np.ndarray]]],
+              architecture: Optional[str] = None, verbose: bool = False) -> ModelRuns:
+    """Place ``network`` (blocks ``names``) and replay each run ``(outputs, gates)`` on the
+    same input ``x`` (shapes: :func:`group_spikes`).
+
+    Raises:
+        HardwareModelRefused: SANA-FE missing or another version; network too large.
+        HardwareModelError: ``architecture`` missing or not a SANA-FE description.
+    """
+    from .mapping import import_sanafe, load_architecture, place
+    sanafe = import_sanafe()
+    with quiet(not verbose):
+        arch, path = load_architecture(sanafe, architecture)
+    placement = place(network, names, arch)
+    done, dropped = [], []
+    for outputs, gates in runs:
+        spikes, lost = group_spikes(network, x, outputs, gates)
+        done.append(replay(sanafe, arch, network, placement, spikes, verbose))
+        dropped.append(lost)
+    return ModelRuns(placement, path, done, dropped)
