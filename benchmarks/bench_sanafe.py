@@ -45,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         lava.append(timing.total)
         sanafe.append(seconds)
         mism.append(hw.runs[0].mismatches)
+    label = Path(path).parent.name if Path(path).name == "bundle" else Path(path).name
     ls, ss = Stat.of(lava), Stat.of(sanafe)
     r = ratio(ss, ls)
     emit(table(["bundle", "samples", "Lava s", "SANA-FE s", "SANA-FE / Lava", "cores",
                 "mismatches"],
-               [[Path(path).name, n, ls.fmt(), ss.fmt(), r.fmt(), hw.placement.cores_used,
+               [[label, n, ls.fmt(), ss.fmt(), r.fmt(), hw.placement.cores_used,
                  max(mism)]]))
     emit()
     return 0
