@@ -229,6 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "samples (default: all of them; 32 with --samples all)")
     rp.add_argument("--compare", metavar="OTHER_BUNDLE",
                     help="a second bundle, run on the same samples and shown side by side")
+    rp.add_argument("--hw-model", choices=["sanafe"],
+                    help="also simulate the measured spikes on SANA-FE's Loihi model "
+                         "(energy by kind, latency, EDP, cores); exit 4 when sanafe is not "
+                         "the tested version or the network needs more than one chip")
+    rp.add_argument("--hw-arch", metavar="YAML",
+                    help="SANA-FE architecture file for --hw-model (default: SANA-FE's "
+                         "loihi.yaml); exit 2 when it does not parse")
     rp.add_argument("--out", help="report directory (default reports/<bundle or net name>)")
     rp.add_argument("--overwrite", action="store_true",
                     help="replace an existing report (only a report)")

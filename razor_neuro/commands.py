@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from razor_neuro.atomic import check_writable
-from razor_neuro.errors import EXIT_MISMATCH
+from razor_neuro.errors import EXIT_MISMATCH, EXIT_REFUSED
 from razor_neuro.training.config import TrainConfig
 
 
@@ -169,12 +169,15 @@ def check_report_args(args: argparse.Namespace) -> None:
         raise ValueError("--input/--steps go with --net")
     if args.compare is not None and args.net is not None:
         raise ValueError("--compare works with bundles, not with --net")
+    if args.hw_arch is not None and args.hw_model is None:
+        raise ValueError("--hw-arch goes with --hw-model sanafe")
     if args.verify_samples is not None and args.source != "reference":
         raise ValueError("--verify-samples goes with --source reference")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from razor_neuro.export.report.make import default_out, report_bundle, report_net
+    from razor_neuro.export.hardware.mapping import HardwareModelRefused
     from razor_neuro.export.report.schema import ReportRefused
 
     check_report_args(args)
@@ -182,11 +185,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         if args.net is not None:
             res = report_net(out, args.net, args.input, args.steps, args.profile,
-                             args.ann_profile, args.source, args.overwrite)
+                             args.ann_profile, args.source, args.overwrite,
+                             hw_model=args.hw_model, hw_arch=args.hw_arch,
+                             verbose=args.verbose)
         else:
             res = report_bundle(out, args.bundle, args.profile, args.ann_profile, args.samples,
                                 args.start, args.source, args.verify_samples, args.compare,
-                                args.overwrite)
+                                args.overwrite, hw_model=args.hw_model, hw_arch=args.hw_arch,
+                                verbose=args.verbose)
+    except HardwareModelRefused as exc:  # SANA-FE missing/other version, network too large
+        print(f"razor-neuro report: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except ReportRefused as exc:  # verify found mismatches: same exit code as verify
         print(f"razor-neuro report: {exc}", file=sys.stderr)
         return EXIT_MISMATCH
@@ -208,6 +217,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     print_table(f"per sample, {net.source.kind} {net.source.tag}", ["", *cols], rows)
     if net.bundle_id:
         print(f"bundle id: {net.bundle_id}")
+    h = rep.hardware_model
+    if h is not None:
+        print(f"SANA-FE {h.package_version}: {h.energy_pj_per_sample / 1e3:,.2f} nJ and "
+              f"{h.latency_s_per_sample * 1e6:,.2f} us per sample on {h.cores} cores "
+              f"({h.with_schedule.ratio_to_constants:.3f} x {h.constants_profile}); "
+              f"{h.spike_mismatches} spike mismatches vs Lava")
     print(f"counts: {net.source.description}")
     print(f"per sample over {net.samples} sample(s); licence: {net.source.licence}")
     for p in (rep.profile, rep.ann_profile):

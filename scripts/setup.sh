@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 if ! command -v uv >/dev/null 2>&1; then
     python3 -m pip install -q uv
 fi
-uv sync -q --python 3.11 --extra test
+uv sync -q --python 3.11 --extra test --extra hw

@@ -42,8 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 MAX_LINES = 400
 #: modules above MAX_LINES that are still to be split (issue #13: none left); whoever
 #: splits one removes it here.  Do not add modules: write a "Long because:" line instead.
-#: measure.py repeats the run-and-compare sequence that issue #25 moves behind one backend
-LONG_FOR_NOW: set[str] = {"export/report/measure.py"}
+LONG_FOR_NOW: set[str] = set()
 #: functions defined once: the time base, the shapes and the package versions
 VERSION_FUNCTIONS = ("package_version", "package_versions")
 #: the conv output-size formula, ``(size + 2*p - d*(k - 1) - 1) // s + 1`` in any names

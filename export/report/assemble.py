@@ -18,6 +18,7 @@ from razor_neuro.energy import HardwareProfile, estimate_cores, layer_energy
 from razor_neuro.export.report.data import (OPERATIONS, BundleInfo, ByOperation, Comparison,
                                             Cores, Gate, LayerRow, NetworkReport, Profile,
                                             Report, Run, Savings, Totals, Unscheduled)
+from razor_neuro.export.report.hwmodel import hardware_section
 from razor_neuro.export.report.jsonform import to_json
 from razor_neuro.export.report.measure import Measurement, RunCounts
 from razor_neuro.export.report.schema import DEFINITIONS, MODEL_CAVEATS, ReportError
@@ -190,7 +191,11 @@ def assemble(primary: Measurement, profile: HardwareProfile, ann: HardwareProfil
             energy_reduction=cmp.energy_reduction,
             same_layers=[r.name for r in data.run.layers] == [r.name for r in b.run.layers])
     caveats = [f"{p.name}: {p.caveat}" for p in (profile, ann) if p.caveat]
-    return Report(
+    hw = None if primary.hardware is None else hardware_section(primary, data, other, b,
+                                                                 profile.name)
+    if hw is not None:
+        check_finite(to_json(hw), "hardware_model")
+    return Report(hardware_model=hw,
         title=f"Energy and spike-count report: {primary.label}", primary=data, profile=prof,
         ann_profile=ann_prof, caveats=caveats + MODEL_CAVEATS, definitions=dict(DEFINITIONS),
         versions=package_versions(extra=("matplotlib",)), compare=b, comparison=comparison)

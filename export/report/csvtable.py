@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from razor_neuro.export.report.cells import source_name
+from razor_neuro.export.report import hwmodel
 from razor_neuro.export.report.data import OPERATIONS, NetworkReport, Report
 
 __all__ = ["CSV_COLUMNS", "csv_text"]
@@ -70,6 +71,10 @@ def csv_text(report: Report) -> str:
     if net.bundle_id:
         buf.write(f"# bundle id: {net.bundle_id}\n")
     buf.write(f"# {net.kind} sha256: {net.sha256}\n")
+    if report.hardware_model is not None:  # SANA-FE's figures: one comment line per run
+        for row in hwmodel.csv_rows(report.hardware_model, net.label,
+                                    report.compare.label if report.compare else ""):
+            buf.write("# " + ", ".join(f"{k}={v}" for k, v in row.items()) + "\n")
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
     rows = _rows(net, prof.name)

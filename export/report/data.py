@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from razor_neuro.energy import Constant
+from razor_neuro.export.report.hwmodel import HardwareModel
 from razor_neuro.export.report.jsonform import INLINE, OPTIONAL, finite, read, to_json
 from razor_neuro.export.report.schema import FORMAT, ReportError
 
@@ -297,6 +298,7 @@ class Report:
     compare: Optional[NetworkReport]
     comparison: Optional[Comparison]
     figures: list[str] = field(default_factory=list)
+    hardware_model: Optional[HardwareModel] = field(default=None, metadata=OPTIONAL)
 
 
 # --------------------------------------------------------------------------- JSON

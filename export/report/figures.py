@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from razor_neuro.export.report.data import NetworkReport, Report
+from razor_neuro.export.report.hwmodel import hardware_figure
 
 __all__ = ["counts_figure", "energy_figure", "schedule_figure", "events_figure",
            "raster_figure", "comparison_figure", "write_figures", "FIGURES"]
@@ -291,4 +292,7 @@ def write_figures(folder: str | Path, report: Report,
     if report.compare is not None:
         paths += _save(comparison_figure(report), folder, "comparison")
         paths += _save(schedule_figure(report.compare), folder, "schedule_compare")
+    if report.hardware_model is not None:
+        paths += _save(hardware_figure(report.hardware_model, report.primary.label, _new),
+                       folder, "hardware_steps")
     return paths

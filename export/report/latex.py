@@ -9,6 +9,7 @@ import re
 from typing import Any, Optional
 
 from razor_neuro.export.report.cells import acc, count, nj, ratio, two_runs
+from razor_neuro.export.report import hwmodel
 from razor_neuro.export.report.data import Report
 
 __all__ = ["latex", "tex_escape"]
@@ -70,6 +71,20 @@ def _compare_table(report: Report, src: str, cap_cav: str) -> list[str]:
         ["Accuracy", "", "", "", "", acc(a.accuracy).replace(" (no labels)", ""),
          acc(b.accuracy).replace(" (no labels)", "")]])
     return body + [r"    \bottomrule", r"  \end{tabular}", r"\end{table}", ""]
+
+
+def _hardware_table(report: Report) -> list[str]:
+    """SANA-FE's figures per run (:mod:`.hwmodel`) as a booktabs table."""
+    h = report.hardware_model
+    header, rows = hwmodel.table(h, report.primary.label,
+                                 report.compare.label if report.compare else "")
+    return [r"\begin{table}[t]", r"  \centering", r"  \small",
+            f"  \\caption{{{tex_escape(hwmodel.summary(h))}}}",
+            f"  \\label{{tab:razor-neuro-sanafe-{_label(report.primary.label)}}}",
+            "  \\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"    \toprule",
+            *_tex_rows([[tex_escape(c) for c in header]]), r"    \midrule",
+            *_tex_rows([[tex_escape(c) for c in r] for r in rows]),
+            r"    \bottomrule", r"  \end{tabular}", r"\end{table}", ""]
 
 
 def latex(report: Report) -> str:
@@ -140,4 +155,6 @@ def latex(report: Report) -> str:
     body += [r"    \bottomrule", r"  \end{tabular}", r"\end{table}", ""]
     if report.compare is not None:
         body += _compare_table(report, src, cap_cav)
+    if report.hardware_model is not None:
+        body += _hardware_table(report)
     return "\n".join(head + body)

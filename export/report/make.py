@@ -8,9 +8,10 @@ directory, or nothing at all when anything fails.  Arguments are taken as given:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -69,6 +70,22 @@ def _prepare(out: str | Path, overwrite: bool, inputs: Sequence[str | Path]) -> 
     check_writable(out, "--out", into=False)
 
 
+def _hardware(hw_model: Optional[str], hw_arch: Optional[str | Path],
+              verbose: bool) -> Optional[Callable[..., Any]]:
+    """The hardware model a measurement runs (``'sanafe'``; checked before any simulation:
+    SANA-FE's version and the architecture file), or None."""
+    if hw_model is None:
+        return None
+    if hw_model != "sanafe":
+        raise ReportError(f"--hw-model: expected 'sanafe', got '{hw_model}'")
+    from razor_neuro.export.hardware.mapping import import_sanafe, load_architecture
+    from razor_neuro.export.hardware.sanafe import quiet, run_model
+    with quiet(not verbose):
+        load_architecture(import_sanafe(), hw_arch)
+    return functools.partial(run_model, architecture=None if hw_arch is None else str(hw_arch),
+                             verbose=verbose)
+
+
 def _write(out: str | Path, primary: Measurement, prof: HardwareProfile, ann: HardwareProfile,
            other: Optional[Measurement], overwrite: bool) -> ReportResult:
     report = assemble(primary, prof, ann, other)
@@ -90,7 +107,8 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
                   ann_profile: str = "cmos45nm", samples: Optional[int] = 32, start: int = 0,
                   source: str = "lava", verify_samples: Optional[int] = None,
                   compare: Optional[str | Path] = None, overwrite: bool = False,
-                  device: Optional[str] = None) -> ReportResult:
+                  device: Optional[str] = None, hw_model: Optional[str] = None,
+                  hw_arch: Optional[str | Path] = None, verbose: bool = False) -> ReportResult:
     """Measure a bundle on ``samples`` test samples from ``start`` (None: all of them; and
     ``compare``, a second bundle, on the same ones) with and without its schedule, and write
     the report to ``out``.
@@ -98,6 +116,8 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
     Profiles are shipped names or paths to TOML files; ``source``/``verify_samples``: see
     :func:`~.measure.measure_bundle`, except that with ``samples=None`` and the reference as
     the source ``verify_samples`` defaults to :data:`LICENCE_SAMPLES` (or all, when fewer).
+    ``hw_model='sanafe'``: also SANA-FE's Loihi model on the same spikes (architecture file
+    ``hw_arch``, default SANA-FE's loihi.yaml), the report's ``hardware_model`` section.
 
     Raises:
         ReportError: bad profile, bundle or samples; ``compare`` made for another input
@@ -107,6 +127,7 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
     from razor_neuro.export.bundle import load_bundle
     from razor_neuro.export.deploy import load_test_samples
     prof, ann = _profiles(profile, ann_profile)
+    hw = _hardware(hw_model, hw_arch, verbose)
     _prepare(out, overwrite, [p for p in (bundle, compare) if p is not None])
     b = load_bundle(bundle)
     other_b = load_bundle(compare) if compare is not None else None
@@ -119,24 +140,27 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
     smp = load_test_samples(b, samples, start)
     if samples is None and source == "reference" and verify_samples is None:
         verify_samples = min(LICENCE_SAMPLES, len(smp.labels))
-    primary = measure_bundle(b, smp, source, verify_samples, start, device)
+    primary = measure_bundle(b, smp, source, verify_samples, start, device, hw)
     other = None if other_b is None else measure_bundle(other_b, smp, source, verify_samples,
-                                                        start, device)
+                                                        start, device, hw)
     return _write(out, primary, prof, ann, other, overwrite)
 
 
 def report_net(out: str | Path, net: str | Path, spikes: str | Path,
                steps: Optional[int] = None, profile: str = "loihi1",
                ann_profile: str = "cmos45nm", source: str = "lava", overwrite: bool = False,
-               device: Optional[str] = None) -> ReportResult:
+               device: Optional[str] = None, hw_model: Optional[str] = None,
+               hw_arch: Optional[str | Path] = None, verbose: bool = False) -> ReportResult:
     """Measure a plain netx network on one input spike train (``.npy``; ``steps``: run this
-    many, default its length) and write the report to ``out``.
+    many, default its length) and write the report to ``out``; ``hw_model``, ``hw_arch``:
+    as for :func:`report_bundle`.
 
     Raises:
         ReportError: bad profile, network or input (nothing is written).
         ReportRefused: ``source='reference'`` and ``verify --net`` found mismatches.
     """
     prof, ann = _profiles(profile, ann_profile)
+    hw = _hardware(hw_model, hw_arch, verbose)
     _prepare(out, overwrite, [net, spikes])
-    return _write(out, measure_net(net, spikes, steps, source, device), prof, ann, None,
+    return _write(out, measure_net(net, spikes, steps, source, device, hw), prof, ann, None,
                   overwrite)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from razor_neuro.export.report.cells import acc, count, div, nj, ratio, source_name, two_runs
+from razor_neuro.export.report import hwmodel
 from razor_neuro.export.report.data import OPERATIONS, NetworkReport, Profile, Report
 from razor_neuro.export.report.schema import OPERATION_CONSTANTS, OPERATION_LABELS
 
@@ -204,6 +205,16 @@ def _accuracy_line(report: Report) -> str:
     return line
 
 
+def _hardware_lines(report: Report) -> list[str]:
+    """``## Hardware model``: SANA-FE's figures per run and its placement."""
+    h, other = report.hardware_model, report.compare.label if report.compare else ""
+    header, rows = hwmodel.table(h, report.primary.label, other)
+    lh, lrows = hwmodel.layer_table(h)
+    return ["## Hardware model (SANA-FE)", "", hwmodel.summary(h), "",
+            md_table(header, rows, "l" + "r" * (len(header) - 1)), "",
+            md_table(lh, lrows, "lrrrlr"), ""]
+
+
 def markdown(report: Report) -> str:
     """``report.md``."""
     net, prof, ann = report.primary, report.profile, report.ann_profile
@@ -263,6 +274,8 @@ def markdown(report: Report) -> str:
               f"{ratio(c.neuron_updates_ratio_a_over_b)} of the neuron updates, "
               f"{ratio(c.time_steps_ratio_a_over_b)} of the time steps and "
               f"**{_pct(c.energy_reduction)}** less energy per sample than B.", ""]
+    if report.hardware_model is not None:
+        L += _hardware_lines(report)
     L += ["## Profile constants (every energy above is counts x these)", "",
           md_table(["profile", "constant", "value", "unit", "source"],
                    [[p.name, f"`{k}`", f"{c.value:g}", c.unit, c.source]

@@ -26,13 +26,16 @@ Counting conventions (on top of :mod:`razor_neuro.counting`):
   spikes that reached the gate on pruned frames.
 
 Counts are batch totals; :mod:`~razor_neuro.export.report.assemble` takes means per sample.
+
+Long because: both measurements (bundle, plain net) run Lava, the reference cross-check
+and an optional hardware model on the same spikes, and share their helpers here.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -101,6 +104,7 @@ class Measurement:
     manifest: Optional[dict[str, Any]] = None
     bundle_id: Optional[str] = None   # Bundle.id of a bundle
     input_path: Optional[str] = None
+    hardware: Optional[Any] = None    # what ``hardware(...)`` returned (a hardware model)
 
 
 def layer_spec(layer: Any, name: str) -> LayerSpec:
@@ -239,7 +243,8 @@ def _lava_description(what: str) -> str:
 
 def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
                    verify_samples: Optional[int] = None, first_sample: int = 0,
-                   device: Optional[str] = None) -> Measurement:
+                   device: Optional[str] = None,
+                   hardware: Optional[Callable[..., Any]] = None) -> Measurement:
     """Run a bundle over ``samples`` (``deploy.Samples``) with and without its schedule.
 
     Args:
@@ -252,6 +257,8 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         first_sample: index of ``samples.x[0]`` in the test split (recorded; ``verify``
             loads the same samples from there).
         device: torch device for the reference.
+        hardware: ``hardware(network, names, [(input, outputs, gates) per run])``, a hardware
+            model (:func:`razor_neuro.export.hardware.sanafe.run_model`) given both runs.
 
     Raises:
         ReportError: ``verify_samples`` outside ``1..N``.
@@ -333,6 +340,9 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
                     f"spike (0 mismatches) on the first {k} of these samples"
                     + ("" if same else ", with and without the schedule"),
             lava_checked_samples=k)
+    hw = None if hardware is None else hardware(
+        network, names, [(bundle.step_input(x), out_s, bundle.gates)] +
+        ([] if same else [(all_kept.step_input(x), out_u, all_kept.gates)]))
     path = Path(bundle.path).resolve()
     return Measurement(
         label=path.name, kind="bundle", path=str(path), sha256=bundle.sha256,
@@ -341,7 +351,8 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         kinds=[l.kind for l in network.layers], specs=specs, frames=bundle.frames, samples=n,
         first_sample=first_sample, gates=bundle.schedule.gates(network.names),
         with_schedule=with_s, without_schedule=without, same_run=same, source=src,
-        prune_mode=bundle.schedule.mode, manifest=dict(bundle.manifest), bundle_id=bundle.id)
+        prune_mode=bundle.schedule.mode, manifest=dict(bundle.manifest), bundle_id=bundle.id,
+        hardware=hw)
 
 
 def net_label(net: str | Path) -> str:
@@ -351,7 +362,8 @@ def net_label(net: str | Path) -> str:
 
 
 def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None,
-                source: str = "lava", device: Optional[str] = None) -> Measurement:
+                source: str = "lava", device: Optional[str] = None,
+                hardware: Optional[Callable[..., Any]] = None) -> Measurement:
     """Measure a plain netx network (no schedule, no resets) on one input spike train.
 
     Args:
@@ -360,6 +372,7 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
         steps: time steps to run (default: the input's length).
         source: ``'lava'`` or ``'reference'`` (licensed by ``verify_net`` on the same input).
         device: torch device for the reference.
+        hardware: as for :func:`measure_bundle` (one run).
     """
     _check_source(source)
     from razor_neuro.export.lava_graph import LavaGraph
@@ -404,10 +417,11 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
             verify=[result],
             licence=f"razor-neuro verify --net: Lava {TAG} and the reference agree spike "
                     f"for spike (0 mismatches) on this input", lava_checked_samples=1)
+    hw = None if hardware is None else hardware(network, names, [(x, outs, {})])
     sha = sha256_file(Path(net))
     return Measurement(
         label=net_label(net), kind="net", path=str(Path(net).resolve()), sha256=sha,
         network_path=str(Path(net).resolve()), network_sha256=sha, names=names,
         kinds=[l.kind for l in network.layers], specs=specs, frames=int(x.shape[-1]),
         samples=1, first_sample=0, gates={}, with_schedule=run, without_schedule=run,
-        same_run=True, source=src, input_path=str(Path(spikes).resolve()))
+        same_run=True, source=src, input_path=str(Path(spikes).resolve()), hardware=hw)
