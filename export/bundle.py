@@ -32,9 +32,9 @@ import numpy as np
 
 from razor_neuro.atomic import write_dir
 from razor_neuro.errors import ArtefactError
-from razor_neuro.export.layout import reverse_order
+from razor_neuro.layout import reverse_order
 from razor_neuro.export.netfile import Network, NetFileError, read_network
-from razor_neuro.export.timebase import layer_pipeline_delay
+from razor_neuro.timebase import layer_pipeline_delay
 from razor_neuro.schedule import FrameSchedule, ScheduleError
 from razor_neuro.versions import package_versions
 

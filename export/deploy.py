@@ -15,7 +15,7 @@ import numpy as np
 from razor_neuro.atomic import write_file
 from razor_neuro.data import dataset_from_spec, fingerprint
 from razor_neuro.export.bundle import Bundle
-from razor_neuro.export.layout import swap_spike_order
+from razor_neuro.layout import swap_spike_order
 from razor_neuro.versions import package_versions
 
 

@@ -41,11 +41,11 @@ from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
 from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
 from razor_neuro.export.processes import FrameGate, SpikeRecorder, StateRecorder  # noqa: E402
-from razor_neuro.export.layout import flatten_spikes  # noqa: E402
+from razor_neuro.layout import flatten_spikes  # noqa: E402
 from razor_neuro.export.netfile import (NetLayer, Network,  # noqa: E402
                                         read_network)
 from razor_neuro.export.weights import float_parameters  # noqa: E402
-from razor_neuro.export.timebase import (cut_windows, gate_first_step, lava_stream,  # noqa: E402
+from razor_neuro.timebase import (cut_windows, gate_first_step, lava_stream,  # noqa: E402
                                          layer_reset_offset, window_start)
 
 TAGS = ("fixed_pt", "floating_pt")
@@ -129,7 +129,7 @@ class LavaGraph:
 
     def window_start(self, i: int) -> int:
         """``W_i``: the step at which layer ``i`` processes frame 0 of the first sample
-        (:func:`~razor_neuro.export.timebase.window_start`)."""
+        (:func:`~razor_neuro.timebase.window_start`)."""
         return window_start(self.network, i)
 
     def _build(self, data: np.ndarray, tmp: Path, tag: str, states: bool

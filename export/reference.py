@@ -9,7 +9,7 @@ Dense and DelayDense (``PyDenseModelBitAcc``, ``PyDelayDenseModelBitAcc``) and C
 (``PyConvModelFixed``) in :mod:`~razor_neuro.export.synapse`, the LIF neuron
 (``PyLifModelBitAcc``, ``PyLifResetModelBitAcc``) in :mod:`~razor_neuro.export.neuron`.
 
-Time (defined once in :mod:`~razor_neuro.export.timebase`): with ``reset`` (window time,
+Time (defined once in :mod:`~razor_neuro.timebase`): with ``reset`` (window time,
 :meth:`Reference.run`) N samples of T steps, layer ``i`` seeing frame ``t`` at its window
 step ``t``, each window from ``u = v = 0``; without (:meth:`Reference.run_continuous`,
 netx without ``reset_interval``) one long run, layer ``i``'s response to frame ``t`` at Lava
@@ -36,12 +36,12 @@ import torch.nn.functional as F
 
 from razor_neuro.threads import choose_threads
 
-from .layout import flatten_spikes, reverse_order
-from .neuron import CubaParams, cuba_run
-from .netfile import NetFileError, Network
-from .synapse import conv_layer, dense_events, dense_layer
-from .timebase import frame_of_step, lava_latency
-from .weights import LayerConstants, Weight, layer_constants
+from razor_neuro.layout import flatten_spikes, reverse_order
+from razor_neuro.export.neuron import CubaParams, cuba_run
+from razor_neuro.export.netfile import NetFileError, Network
+from razor_neuro.export.synapse import conv_layer, dense_events, dense_layer
+from razor_neuro.timebase import frame_of_step, lava_latency
+from razor_neuro.export.weights import LayerConstants, Weight, layer_constants
 
 __all__ = ["Reference", "ReferenceResult", "MODES"]
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from razor_neuro.threads import parallel_rows
 
-from .neuron import CubaParams, cuba_sample, neuron_args, outputs
+from razor_neuro.export.neuron import CubaParams, cuba_sample, neuron_args, outputs
 
 __all__ = ["dense_events", "dense_layer", "conv_layer"]
 

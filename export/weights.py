@@ -15,9 +15,9 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from .layout import reverse_order
-from .netfile import NetFileError, NetLayer
-from .neuron import CubaParams
+from razor_neuro.layout import reverse_order
+from razor_neuro.export.netfile import NetFileError, NetLayer
+from razor_neuro.export.neuron import CubaParams
 
 __all__ = ["lava_dense_weights", "float_parameters", "LayerConstants", "layer_constants",
            "Weight"]

@@ -133,7 +133,7 @@ class LayerSpec:
             )
 
     def _conv_out_hw(self) -> tuple[int, int]:
-        from razor_neuro.export.layout import conv_out_size
+        from razor_neuro.layout import conv_out_size
         return tuple(conv_out_size(self.in_shape[1 + i], self.kernel[i], self.stride[i],  # type: ignore[return-value]
                                    self.padding[i], self.dilation[i]) for i in range(2))
 

@@ -18,8 +18,8 @@ from torch import nn
 
 from razor_neuro import _compat
 from razor_neuro.epm import EPM, frame_density, scale_frames, skip_frames
-from razor_neuro.export import timebase
-from razor_neuro.export.layout import conv_out_size
+from razor_neuro import timebase
+from razor_neuro.layout import conv_out_size
 from razor_neuro.schedule import MODES, layer_name
 
 slayer = _compat.slayer()

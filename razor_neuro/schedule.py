@@ -49,7 +49,7 @@ class FrameSchedule:
         layers: names of the gated layers, length ``L``: ``layer<i>``, ``i`` the layer's
             group in the netx file (:meth:`layer_indices` finds them in a network).
         pipeline_delays: steps between a frame entering the network and reaching each
-            gated layer, length ``L`` (:func:`razor_neuro.export.timebase.pipeline_delay`),
+            gated layer, length ``L`` (:func:`razor_neuro.timebase.pipeline_delay`),
             as the model that made the schedule counted them; recorded (``pipeline_delay``
             in ``schedule.json``) so that a bundle can check them against its network's time
             base, never used to find a layer.

@@ -15,7 +15,7 @@ import numpy as np
 
 from razor_neuro._compat import netx, patch_lava
 from razor_neuro.export.netfile import Network
-from razor_neuro.export.timebase import lava_latency, lava_stream, lava_windows
+from razor_neuro.timebase import lava_latency, lava_stream, lava_windows
 
 
 def lava_run(network: Network, data: np.ndarray, steps: int, *,

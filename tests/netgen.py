@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from razor_neuro.export.layout import conv_out_shape
+from razor_neuro.layout import conv_out_shape
 from razor_neuro.export.nir.write import write_netx
 
 

@@ -26,7 +26,7 @@ The modules are every ``.py`` file under the directories ``pyproject.toml``'s
   docstring has a line starting with ``Long because:``; ``LONG_FOR_NOW`` lists the modules
   still to be split.
 * **One definition** (:func:`test_one_definition`): the time-base and layout functions (the
-  ``__all__`` of ``export/timebase.py`` and ``export/layout.py``) and the package-version
+  ``__all__`` of ``razor_neuro/timebase.py`` and ``razor_neuro/layout.py``) and the package-version
   functions are defined once in the repository; a method of the same name only delegates
   to it; and no other file writes the conv output-size formula inline.
 """
@@ -48,7 +48,7 @@ VERSION_FUNCTIONS = ("package_version", "package_versions")
 #: the conv output-size formula, ``(size + 2*p - d*(k - 1) - 1) // s + 1`` in any names
 CONV_FORMULA = (re.compile(r"\b2\s*\*\s*\w+"), re.compile(r"\w+\s*\*\s*\(\s*\w+\s*-\s*1\s*\)"))
 #: the formula's one home, and this file (which spells it to test the pattern)
-FORMULA_HOMES = ("export/layout.py", "tests/test_architecture.py")
+FORMULA_HOMES = ("razor_neuro/layout.py", "tests/test_architecture.py")
 
 
 # ------------------------------------------------------------------ the module graph
@@ -174,9 +174,57 @@ def test_the_checks_can_fail() -> None:
         "razor_neuro.export.layout", "razor_neuro.export"}
 
 
+def one_way_violations(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Edges that break the one-way house: a training-side module (``razor_neuro.*`` outside
+    ``razor_neuro.export`` and ``hw_profiles``) other than the CLI importing the deployment
+    half, or a deployment module importing training other than through its checkpoint."""
+    cli = {"razor_neuro.cli", "razor_neuro.commands"}
+    training_ok = {"razor_neuro.training", "razor_neuro.training.checkpoint"}
+    bad = []
+    for a, targets in sorted(graph.items()):
+        deploy = a == "razor_neuro.export" or a.startswith("razor_neuro.export.")
+        for b in sorted(targets):
+            to_deploy = b == "razor_neuro.export" or b.startswith("razor_neuro.export.")
+            if not deploy and a not in cli and to_deploy and \
+                    not a.startswith("razor_neuro.hw_profiles"):
+                bad.append((a, b))
+            if deploy and (b.startswith("razor_neuro.training") and b not in training_ok
+                           or b in ("razor_neuro.model", "razor_neuro.epm")):
+                bad.append((a, b))
+    return bad
+
+
+def test_one_way_house() -> None:
+    """Training never imports deployment (only the CLI imports both); deployment reaches
+    training only through ``training/checkpoint.py``."""
+    assert one_way_violations({"razor_neuro.model": {"razor_neuro.export.timebase"},
+                               "razor_neuro.export.verify": {"razor_neuro.training.loop"},
+                               "razor_neuro.cli": {"razor_neuro.export.verify"},
+                               "razor_neuro.export.exporter": {
+                                   "razor_neuro.training.checkpoint"}}) == [
+        ("razor_neuro.export.verify", "razor_neuro.training.loop"),
+        ("razor_neuro.model", "razor_neuro.export.timebase")]
+    assert one_way_violations(module_graph()) == []
+
+
+def relative_imports(source: str) -> list[int]:
+    """Lines of ``from .x import`` / ``from ..x import`` statements."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ImportFrom) and node.level]
+
+
+def test_one_import_style() -> None:
+    """Every module of the package imports its siblings by absolute name."""
+    assert relative_imports("from .ir import Network\nimport os\n") == [1]
+    assert relative_imports("from razor_neuro.export.netfile.ir import Network\n") == []
+    found = {name: lines for name, (path, _) in library_modules().items()
+             if (lines := relative_imports(path.read_text()))}
+    assert found == {}
+
+
 def test_no_import_cycle() -> None:
     graph = module_graph()
-    assert "razor_neuro.export.timebase" in graph and "razor_neuro.cli" in graph
+    assert "razor_neuro.timebase" in graph and "razor_neuro.cli" in graph
     assert cycles(graph) == []
 
 
@@ -247,8 +295,8 @@ def _inline_formula(line: str) -> bool:
 
 
 def test_one_definition() -> None:
-    names = {*_exported(REPO / "export" / "timebase.py"),
-             *_exported(REPO / "export" / "layout.py"), *VERSION_FUNCTIONS}
+    names = {*_exported(REPO / "razor_neuro" / "timebase.py"),
+             *_exported(REPO / "razor_neuro" / "layout.py"), *VERSION_FUNCTIONS}
     assert {"lava_latency", "window_start", "conv_out_size", "swap_spike_order"} <= names
     defined: dict[str, list[str]] = {name: [] for name in names}
     copies, formulas = [], []
@@ -263,7 +311,7 @@ def test_one_definition() -> None:
                      if _inline_formula(line) and rel not in FORMULA_HOMES]
     assert {name: files for name, files in defined.items() if len(files) != 1} == {}
     assert copies == [], "a method of the same name must call the one definition"
-    assert formulas == [], "conv output size: call razor_neuro.export.layout.conv_out_size"
+    assert formulas == [], "conv output size: call razor_neuro.layout.conv_out_size"
     # the checks themselves
     tree = ast.parse("class G:\n    def window_start(self, i):\n        return i + 1\n"
                      "class H:\n    def window_start(self, i):\n"

@@ -18,7 +18,7 @@ from razor_neuro.export.deploy import predict, run_bundle, load_test_samples
 from razor_neuro.export.exporter import export_checkpoint
 from razor_neuro.export.lava_graph import GraphError, LavaGraph
 from razor_neuro.export.reference import Reference
-from razor_neuro.export.timebase import lava_latency, layer_pipeline_delay
+from razor_neuro.timebase import lava_latency, layer_pipeline_delay
 from razor_neuro.export import verify as verify_mod
 from razor_neuro.schedule import FrameSchedule, ScheduleError
 from razor_neuro.training.checkpoint import CheckpointError, load_checkpoint

@@ -31,7 +31,7 @@ from razor_neuro.export.netfile import (NetFileError, Network, optimize_weight_b
 from razor_neuro.export.neuron import cuba_run
 from razor_neuro.export.reference import Reference
 from razor_neuro.export.weights import float_parameters
-from razor_neuro.export.timebase import lava_latency, lava_reset_offset, lava_stream, lava_windows
+from razor_neuro.timebase import lava_latency, lava_reset_offset, lava_stream, lava_windows
 
 from lava_netx import lava_run as _lava_run, lava_windows_run as _lava_windows
 from lava_netx import mismatches as _mismatches

@@ -28,7 +28,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
-from .mapping import ARCH_UNITS, Placement, edges
+from razor_neuro.export.hardware.mapping import ARCH_UNITS, Placement, edges
 
 __all__ = ["ENERGY_KINDS", "REPLAY", "HardwareRun", "ModelRuns", "build", "group_spikes", "quiet",
            "replay", "run_model"]
@@ -213,7 +213,7 @@ def run_model(network: Any, names: Sequence[str],
         HardwareModelRefused: SANA-FE missing or another version; network too large.
         HardwareModelError: ``architecture`` missing or not a SANA-FE description.
     """
-    from .mapping import import_sanafe, load_architecture, place
+    from razor_neuro.export.hardware.mapping import import_sanafe, load_architecture, place
     sanafe = import_sanafe()
     with quiet(not verbose):
         arch, path = load_architecture(sanafe, architecture)

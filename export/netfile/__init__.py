@@ -14,10 +14,10 @@ exactly what netx (lava-dl 0.6) hands to Lava's processes, so that a simulator
 * :mod:`.weight_bits`: netx's ``optimize_weight_bits`` for dense weights;
 * :mod:`.spikes`: :func:`read_spikes`, input spike files.
 """
-from .ir import InputShapeUnknown, NetFileError, NetLayer, Network, NeuronParams
-from .read import read_network, read_network_for
-from .spikes import read_spikes
-from .weight_bits import optimize_weight_bits
+from razor_neuro.export.netfile.ir import InputShapeUnknown, NetFileError, NetLayer, Network, NeuronParams
+from razor_neuro.export.netfile.read import read_network, read_network_for
+from razor_neuro.export.netfile.spikes import read_spikes
+from razor_neuro.export.netfile.weight_bits import optimize_weight_bits
 
 __all__ = [
     "NetFileError", "InputShapeUnknown", "NeuronParams", "NetLayer", "Network",

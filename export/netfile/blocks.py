@@ -14,9 +14,9 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ..layout import conv_out_shape, reverse_order
-from .ir import InputShapeUnknown, NetFileError, NetLayer, NeuronParams
-from .weight_bits import optimize_weight_bits
+from razor_neuro.layout import conv_out_shape, reverse_order
+from razor_neuro.export.netfile.ir import InputShapeUnknown, NetFileError, NetLayer, NeuronParams
+from razor_neuro.export.netfile.weight_bits import optimize_weight_bits
 
 __all__ = ["SUPPORTED", "Walk", "read_input", "read_flatten", "read_conv", "read_dense",
            "read_neuron", "read_bias", "read_str"]

@@ -9,9 +9,9 @@ from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 
-from .blocks import (SUPPORTED, Walk, read_conv, read_dense, read_flatten, read_input,
+from razor_neuro.export.netfile.blocks import (SUPPORTED, Walk, read_conv, read_dense, read_flatten, read_input,
                      read_str)
-from .ir import InputShapeUnknown, NetFileError, Network, one_line
+from razor_neuro.export.netfile.ir import InputShapeUnknown, NetFileError, Network, one_line
 
 __all__ = ["read_network", "read_network_for"]
 

@@ -8,8 +8,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..layout import swap_spike_order
-from .ir import NetFileError, one_line
+from razor_neuro.layout import swap_spike_order
+from razor_neuro.export.netfile.ir import NetFileError, one_line
 
 __all__ = ["read_spikes"]
 

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from razor_neuro.atomic import OutputExists, check_writable, write_file
-from ..layout import reverse_order
-from .read import NirError
+from razor_neuro.layout import reverse_order
+from razor_neuro.export.nir.read import NirError
 
 __all__ = ["export_nir", "EXPORT_DT", "SCHEDULE_MEANING"]
 

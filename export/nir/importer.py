@@ -20,10 +20,10 @@ import numpy as np
 
 from razor_neuro.atomic import check_replaceable, check_writable, write_dir
 from razor_neuro.versions import package_versions
-from ..layout import swap_spike_order
-from .quantise import LoihiLayer, quantise_chain
-from .read import Chain, NirError, read_chain
-from .write import write_netx
+from razor_neuro.layout import swap_spike_order
+from razor_neuro.export.nir.quantise import LoihiLayer, quantise_chain
+from razor_neuro.export.nir.read import Chain, NirError, read_chain
+from razor_neuro.export.nir.write import write_netx
 
 __all__ = ["FORMAT", "DEFAULT_DT", "SCHEDULE_KEY", "import_nir", "netx_layers", "resolve_dt",
            "schedule_gates", "nir_to_netx", "check", "compare_with_bundle"]
@@ -165,7 +165,7 @@ def check(chain: Chain, network_path: Path, x: np.ndarray, dt: float,
     from razor_neuro.export.lava_graph import LavaGraph
     from razor_neuro.export.netfile import read_network
     from razor_neuro.export.verify import compare, reference_run
-    from .simulate import simulate
+    from razor_neuro.export.nir.simulate import simulate
 
     steps = int(x.shape[-1])
     network = read_network(network_path)

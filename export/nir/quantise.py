@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from .read import Chain, NirError, Stage
+from razor_neuro.export.nir.read import Chain, NirError, Stage
 
 __all__ = ["LoihiLayer", "quantise_chain", "neuron_terms", "FULL_DECAY", "WEIGHT_MAX",
            "THRESHOLD_MAX", "BIAS_MAX"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..layout import conv_out_size
+from razor_neuro.layout import conv_out_size
 
 __all__ = ["NirError", "Stage", "Chain", "read_chain", "chain_from_graph"]
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .read import Chain
+from razor_neuro.export.nir.read import Chain
 
 __all__ = ["simulate"]
 

@@ -42,7 +42,7 @@ import torch
 
 from razor_neuro.counting import LayerCounts, LayerSpec, count_layer, input_events_per_frame
 from razor_neuro.export.bundle import sha256_file
-from razor_neuro.export.layout import flatten_spikes, reverse_order, swap_spike_order
+from razor_neuro.layout import flatten_spikes, reverse_order, swap_spike_order
 from razor_neuro.export.report.data import (Agreement, CrossCheck, LayerMismatches, Source,
                                             VerifyRun)
 from razor_neuro.export.report.schema import SOURCES, TAG, ReportError, ReportRefused
