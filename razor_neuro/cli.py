@@ -14,6 +14,7 @@ from typing import Callable, NoReturn
 
 from razor_neuro import commands
 from razor_neuro.errors import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, exit_code
+from razor_neuro.training.baselines import SCHEDULES
 from razor_neuro.training.config import TrainConfig
 from razor_neuro.versions import package_version
 
@@ -23,6 +24,19 @@ def _keep_ratio(text: str) -> tuple[float, ...]:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, got {text!r}") from None
+
+
+def _budget(text: str) -> float:
+    """``synops=F`` → ``F`` (its range is checked with the other training arguments)."""
+    kind, _, value = text.partition("=")
+    if kind == "synops":
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    unsupported = " (energy budgets are not supported)" if kind == "energy" else ""
+    raise argparse.ArgumentTypeError(f"expected synops=F with F in (0, 1], got {text!r}"
+                                     f"{unsupported}")
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -135,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what a pruned input frame costs: gate silences it (the network still "
                         "runs its time step), skip removes it from the time axis (a sample runs "
                         "only its kept frames; prunes the first gated layer only)")
+    t.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule,
+                   help="which frames the first gated layer keeps: razor learns them; the "
+                        "baselines fix them before training: first (the first k), uniform "
+                        "(every T/k-th), random (drawn from --seed), density (the k with the most "
+                        "input events on the training split), oracle (the informative frames; "
+                        "synthetic only)")
+    t.add_argument("--budget", type=_budget, default=None, metavar="synops=F",
+                   help="also bound the first gated layer's kept frames to F in (0, 1] of the "
+                        "input events (on the training split), so of its synaptic operations: "
+                        "it keeps the highest-ranked frames, at most the keep ratio's, whose "
+                        "events stay within F (default: no budget)")
     t.add_argument("--batch-size", type=_positive, default=TrainConfig.batch_size,
                    help="training samples per optimiser step")
     t.add_argument("--probe-every", type=_positive, default=None, metavar="K",

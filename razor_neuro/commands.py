@@ -24,7 +24,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"--synthetic-samples: sizes the synthetic dataset only, not "
                              f"'{args.dataset}'")
         given["n_samples"] = args.synthetic_samples
-    for name in ("epochs", "probe_every", "event_cost"):
+    for name in ("epochs", "probe_every", "event_cost", "schedule", "budget"):
         if getattr(args, name) is not None:
             given[name] = getattr(args, name)
     cfg = TrainConfig.for_dataset(args.dataset, data_root=args.data_root or "",
@@ -34,7 +34,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     mcfg = ModelConfig.from_toml(args.config) if args.config else None
     _, metrics = train(cfg, args.out, mcfg, resume=args.resume, progress=not args.quiet,
                        threads=args.threads)
-    keys = ["deploy_accuracy", "train_path_accuracy", "keep_ratio", "kept_frames",
+    keys = ["schedule", "deploy_accuracy", "train_path_accuracy", "keep_ratio", "kept_frames",
             "informative_frame_recall", "pruned_frame_precision", "seconds"]
     print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=1 if args.verbose else None))
     print(f"wrote {Path(args.out) / 'checkpoint.pt'} and {Path(args.out) / 'metrics.json'}")

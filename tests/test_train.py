@@ -384,6 +384,23 @@ def test_cli_train_and_error(tmp_path):
     assert ckpt["train_config"]["event_cost"] == 2.5
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--schedule", "latest"], "argument --schedule: invalid choice: 'latest'"),
+    (["--schedule", "oracle", "--dataset", "nmnist", "--data-root", "/nonexistent"],
+     "--schedule oracle: only the synthetic dataset knows its informative frames, not 'nmnist'"),
+    (["--budget", "synops=1.5"], "--budget: expected synops=F with F in (0, 1], got synops=1.5"),
+    (["--budget", "synops=0"], "--budget: expected synops=F with F in (0, 1], got synops=0.0"),
+    (["--budget", "0.5"], "argument --budget: expected synops=F with F in (0, 1], got '0.5'"),
+    (["--budget", "synops=half"], "argument --budget: expected synops=F with F in (0, 1], got"),
+    (["--budget", "energy=0.5"], "(energy budgets are not supported)"),
+])
+def test_cli_refuses_bad_schedule_and_budget(tmp_path, args, message):
+    bad = subprocess.run([sys.executable, "-m", "razor_neuro.cli", "train", *args, "--out",
+                          str(tmp_path / "run")], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and message in bad.stderr
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
 @pytest.mark.slow
 def test_torchrun_two_ranks_identical_weights(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")

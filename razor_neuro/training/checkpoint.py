@@ -16,7 +16,7 @@ from razor_neuro.atomic import write_file
 from razor_neuro.errors import ArtefactError
 from razor_neuro.model import ModelConfig, RazorSNN
 from razor_neuro.schedule import MODES, FrameSchedule
-from razor_neuro.training.config import TrainConfig, TrainError
+from razor_neuro.training.config import TrainConfig, TrainError, with_later_fields
 
 
 class CheckpointError(ArtefactError):
@@ -125,7 +125,7 @@ def read_resumable(path: Path, cfg: TrainConfig, mcfg: ModelConfig,
         fields = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
         raise CheckpointError(f"{path}: trained with another model configuration (differs in "
                               f"{', '.join(fields)}); resume with the same --dataset/--config")
-    if ckpt.train_config != asdict(cfg) | {"epochs": ckpt.train_config["epochs"]}:
+    if with_later_fields(ckpt.train_config) != asdict(cfg) | {"epochs": ckpt.train_config["epochs"]}:
         raise CheckpointError(f"{path}: checkpoint was trained with other settings; "
                               "resume with the same arguments (only --epochs may grow)")
     return ckpt

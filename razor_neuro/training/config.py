@@ -40,6 +40,8 @@ class TrainConfig:
     n_samples: int = 960  # synthetic dataset size (train + test)
     fresh_samples: bool = False  # synthetic: new training samples each epoch (for_epoch)
     prune_mode: str = "gate"  # razor_neuro.schedule.MODES: silence pruned frames, or skip them
+    schedule: str = "razor"  # razor (learned) or a baseline (razor_neuro.training.baselines)
+    budget: float = 1.0  # share of the input events the first gated layer may keep (schedules.py)
 
     def __post_init__(self) -> None:
         # one spelling per meaning: a number stays a float, a sequence becomes a tuple of
@@ -58,6 +60,17 @@ class TrainConfig:
         """The configuration of a run on ``dataset``: the class defaults, then the dataset's
         recipe (:data:`RECIPES`), then the ``given`` fields."""
         return cls(dataset=dataset, **{**RECIPES.get(dataset, {}), **given})
+
+
+#: Fields added after checkpoints were first written: a checkpoint without one trained with
+#: its default (:func:`with_later_fields`).
+LATER_FIELDS = ("prune_mode", "schedule", "budget")
+
+
+def with_later_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's stored training config with each of the :data:`LATER_FIELDS` it
+    predates at its default, the value it trained with."""
+    return {name: getattr(TrainConfig, name) for name in LATER_FIELDS} | stored
 
 
 #: Per dataset, the training settings that differ from :class:`TrainConfig`'s defaults

@@ -30,8 +30,9 @@ from razor_neuro.training.checkpoint import (Checkpoint, CheckpointError, read_r
 from razor_neuro.training.config import TrainConfig, TrainError
 from razor_neuro.training.datasets import build_datasets, check_data_fits
 from razor_neuro.training.evaluate import evaluate, informative_scores
-from razor_neuro.training.policies import EpochPlan, check_keep_ratio, keep_ratio_at
+from razor_neuro.training.policies import EpochPlan, check_keep_ratio
 from razor_neuro.training.probe import FrameProbe, count_cross_entropy
+from razor_neuro.training.schedules import FrameChoice, check_schedule
 from razor_neuro.threads import fair_share, registered_job
 
 slayer = _compat.slayer()
@@ -53,8 +54,8 @@ class Run:
     training set between the ranks (None on one); ``data_gen`` orders the training samples
     and ``probe_gen`` draws the probe's drops and the frame dropout (both re-seeded every
     epoch); ``history`` holds one record per epoch trained, from epoch ``start`` on this
-    run; ``t0`` is when training started (``time.time()``); ``threads`` is torch's CPU
-    thread count for the run.
+    run; ``t0`` is when training started (``time.time()``); ``choice`` applies the schedule
+    and budget to each epoch's plan; ``threads`` is torch's CPU thread count for the run.
     """
 
     cfg: TrainConfig
@@ -77,6 +78,7 @@ class Run:
     data_gen: torch.Generator
     probe_gen: torch.Generator
     t0: float
+    choice: FrameChoice
     threads: int = 1
 
     @property
@@ -125,6 +127,7 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     if mcfg is None:
         raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
     check_keep_ratio(cfg, mcfg)
+    check_schedule(cfg, mcfg)
     if cfg.fresh_samples and cfg.dataset != "synthetic":
         raise TrainError(f"fresh_samples: only the synthetic dataset draws new samples, not "
                          f"{cfg.dataset!r}")
@@ -144,7 +147,8 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     loss_fn = make_loss(cfg)
     return Run(cfg, mcfg, out, device, rank, world, model, distributed.wrap(model), opt, loss_fn,
                probe, train_set, DataLoader(test_set, batch_size=64), data_spec, start, history,
-               sampler, torch.Generator().manual_seed(cfg.seed), torch.Generator(), time.time())
+               sampler, torch.Generator().manual_seed(cfg.seed), torch.Generator(), time.time(),
+               FrameChoice.setup(cfg, mcfg.frames, train_set))
 
 
 def _restore(ckpt: Checkpoint, path: Path, model: RazorSNN, opt: torch.optim.Optimizer,
@@ -216,7 +220,7 @@ def final_metrics(run: Run) -> dict[str, Any]:
     """The content of ``metrics.json``: the last epoch's accuracies, the schedule the last
     epoch's keep ratio gives, the run's settings and history."""
     cfg, model = run.cfg, run.model
-    masks = model.masks(keep_ratio_at(cfg, cfg.epochs - 1, len(model.epms)))
+    masks = model.masks(run.history[-1]["keep_ratio"])  # the last epoch's, after its choice
     schedule = schedule_from_model(model, masks)
     last = run.history[-1]
     metrics: dict[str, Any] = {
@@ -233,6 +237,7 @@ def final_metrics(run: Run) -> dict[str, Any]:
         "device": str(run.device),
         "threads": run.threads,
         "history": run.history,
+        **run.choice.metrics(masks[0]),
     }
     test_set = run.test_loader.dataset
     if isinstance(test_set, SyntheticEvents):
@@ -266,7 +271,8 @@ def _train(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume
     torch.set_num_threads(run.threads)
     for epoch in range(run.start, cfg.epochs):
         plan = EpochPlan.at(cfg, epoch, len(run.model.epms))
-        train_epoch(run, plan, progress)
+        train_epoch(run, run.choice.plan(plan, run.model), progress)
+        plan = run.choice.plan(plan, run.model)  # the embedding the epoch learned
         record = evaluate_epoch(run, plan)
         run.history.append(record)
         if run.rank == 0:

@@ -8,8 +8,9 @@ Epochs count from 0.  With ``start, span = pruning_span(cfg)``:
   ``1 + (r - 1) * min(1, (epoch + 1 - start) / span)``, exactly ``r`` once annealed;
 * re-weighting: ``max(0, 1 - (epoch + 1) / (start + span))``;
 * learning rate: ``lr * (1 + cos(pi * epoch / epochs)) / 2``;
-* the schedule is learned (probe) while ``epoch < start + span`` and some target ratio is
-  below 1 (a schedule that keeps every frame needs no probe);
+* the schedule is learned (probe) while ``epoch < start + span`` and some target ratio or
+  the budget is below 1 (a schedule that keeps every frame needs no probe), with the
+  ``razor`` schedule only (a baseline's is fixed);
 * frame dropout in the epochs that learn the schedule, or in every epoch with
   ``dropout_to_end``; a run that keeps every frame drops frames in those epochs only with
   ``dropout_unpruned``.
@@ -61,14 +62,15 @@ def learns_schedule(cfg: TrainConfig, epoch: int) -> bool:
 
 
 def prunes(cfg: TrainConfig, layers: int) -> bool:
-    """Whether some of the ``layers`` gated layers' target keep ratio is below 1."""
-    return min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0
+    """Whether some of the ``layers`` gated layers' target keep ratio is below 1, or the run
+    has a budget below 1."""
+    return min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0 or cfg.budget < 1.0
 
 
 def probes_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
     """Whether ``epoch`` probes frame importance: while it learns the schedule and the run
-    :func:`prunes`."""
-    return learns_schedule(cfg, epoch) and prunes(cfg, layers)
+    :func:`prunes` with the learned (``razor``) schedule; a baseline's is fixed."""
+    return learns_schedule(cfg, epoch) and prunes(cfg, layers) and cfg.schedule == "razor"
 
 
 def drops_frames_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:
