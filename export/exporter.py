@@ -7,7 +7,6 @@ import torch
 
 from razor_neuro.atomic import check_replaceable, check_writable
 from razor_neuro.training.checkpoint import CheckpointError, load_checkpoint, schedule_from_model
-from razor_neuro.training.config import with_later_fields
 from razor_neuro.data import dataset_from_spec, fingerprint
 from razor_neuro.export.bundle import FORMAT, sha256_file, write_bundle
 
@@ -44,7 +43,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, target: str = "lo
     last = ckpt.history[-1] if ckpt.history else {}
     extra = {
         "keep_ratio": keep,
-        "schedule": with_later_fields(ckpt.train_config)["schedule"],
+        "schedule": ckpt.settings["schedule"],
         "source_checkpoint_sha256": sha256_file(Path(checkpoint)),
         "test_data_sha256": fingerprint(dataset_from_spec(ckpt.dataset, train=False)),
         "training": {k: last[k] for k in ("deploy_accuracy", "train_path_accuracy")

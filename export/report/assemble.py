@@ -114,6 +114,7 @@ def network_report(m: Measurement, profile: HardwareProfile,
     bundle = None
     if m.manifest is not None:
         bundle = BundleInfo(keep_ratio=m.manifest.get("keep_ratio"),
+                            schedule_name=m.manifest.get("schedule", "razor"),
                             training=m.manifest.get("training"),
                             dataset=m.manifest.get("dataset"),
                             bundle_versions=m.manifest.get("versions"))

@@ -210,8 +210,11 @@ class Cores:
 
 @dataclass(kw_only=True)
 class BundleInfo:
-    """What a bundle's manifest says about its training (absent for a plain netx network)."""
+    """What a bundle's manifest says about its training (absent for a plain netx network);
+    ``schedule_name``: how its frames were chosen (``razor``, or a baseline of ``train --schedule``;
+    ``razor`` for bundles exported before baselines existed)."""
     keep_ratio: Optional[list[float]]
+    schedule_name: str
     training: Optional[dict[str, Any]]
     dataset: Optional[dict[str, Any]]
     bundle_versions: Optional[dict[str, str]]

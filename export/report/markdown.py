@@ -34,7 +34,8 @@ def _pct(v: Optional[float]) -> str:
 
 def _what(net: NetworkReport) -> str:
     if net.kind == "bundle":
-        return f"bundle `{net.path}`"
+        how = f" (frame schedule `{net.bundle.schedule_name}`)" if net.bundle is not None else ""
+        return f"bundle `{net.path}`{how}"
     return f"netx network `{net.path}` on `{net.input}`"
 
 
@@ -150,12 +151,18 @@ def _keep_ratio(net: NetworkReport) -> str:
     return _keep(net.bundle.keep_ratio if net.bundle is not None else None)
 
 
+def _schedule(net: NetworkReport) -> str:
+    """``razor, skip``: how a bundle's frames were chosen and what a pruned one costs."""
+    return "-" if net.bundle is None else f"{net.bundle.schedule_name}, {net.prune_mode}"
+
+
 def _compare_rows(report: Report) -> list[list[str]]:
     a, b, c = report.primary, report.compare, report.comparison
     ra, rb = a.run, b.run
     return [
         ["bundle id", f"`{a.bundle_id}`", f"`{b.bundle_id}`", ""],
         ["keep ratio per gated layer", _keep_ratio(a), _keep_ratio(b), ""],
+        ["schedule, prune mode", _schedule(a), _schedule(b), ""],
         ["kept layer-frames", count(sum(r.kept_frames for r in ra.layers)),
          count(sum(r.kept_frames for r in rb.layers)), ""],
         ["deploy accuracy", acc(a.accuracy), acc(b.accuracy), ""],

@@ -56,6 +56,12 @@ class Checkpoint:
     rng: torch.Tensor | None = None
     probe: dict[str, torch.Tensor] | None = None
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """:attr:`train_config` with the defaults of the fields added after it was written
+        (:func:`~razor_neuro.training.config.with_later_fields`)."""
+        return with_later_fields(self.train_config)
+
     def save(self, path: Path) -> None:
         """Write the checkpoint to ``path`` atomically."""
         buffer = io.BytesIO()
@@ -125,7 +131,7 @@ def read_resumable(path: Path, cfg: TrainConfig, mcfg: ModelConfig,
         fields = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
         raise CheckpointError(f"{path}: trained with another model configuration (differs in "
                               f"{', '.join(fields)}); resume with the same --dataset/--config")
-    if with_later_fields(ckpt.train_config) != asdict(cfg) | {"epochs": ckpt.train_config["epochs"]}:
+    if ckpt.settings != asdict(cfg) | {"epochs": ckpt.train_config["epochs"]}:
         raise CheckpointError(f"{path}: checkpoint was trained with other settings; "
                               "resume with the same arguments (only --epochs may grow)")
     return ckpt
@@ -148,7 +154,7 @@ def load_checkpoint(path: str | Path) -> tuple[RazorSNN, Checkpoint]:
     is finite (:func:`check_finite`).
     """
     ckpt = Checkpoint.read(path)
-    mode = ckpt.train_config.get("prune_mode", "gate")  # older checkpoints: gate
+    mode = ckpt.settings["prune_mode"]
     if mode not in MODES:
         raise CheckpointError(f"{path}: train_config.prune_mode is {mode!r:.40}; expected one "
                               f"of {', '.join(MODES)}")
