@@ -5,13 +5,14 @@ Pooling is expressed as strided convolutions: netx 0.6 cannot build a Pool block
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import tomllib
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -285,6 +286,16 @@ class RazorSNN(nn.Module):
                 epms[str(i)] = EPM(config.frames, config.epm_hidden, seed=seed * 1000 + i)
         self.blocks = nn.ModuleList(blocks)
         self.epms = nn.ModuleDict(epms)
+
+    @contextlib.contextmanager
+    def silencing(self) -> Iterator[None]:
+        """Run in ``gate`` mode inside the block (pruned frames silenced, not skipped): the
+        probe's measure of what a frame's events are worth."""
+        mode, self.prune_mode = self.prune_mode, "gate"
+        try:
+            yield
+        finally:
+            self.prune_mode = mode
 
     @property
     def gated_names(self) -> list[str]:

@@ -4,9 +4,10 @@ into the EPM embeddings.
 One training batch in ``probe_every`` is probed (its two extra forward passes cost about
 as much as the training step they accompany).  For a probed batch of ``N`` samples, each sample
 runs once with all frames and once with random frames dropped (``drop`` ``[L, N, T]``, a
-drop counted only where the frame carried events; in ``skip`` mode only the first gated
-layer drops, each drop removes the frame from the sample's time axis, and every drop counts,
-since removing an empty frame shortens the sample).  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
+drop counted only where the frame carried events).  A drop silences its frame in both prune
+modes (in ``skip`` mode only the first gated layer drops): removing it instead would also
+take a time step from the sample, and a rate-coded output needs steps to answer, so late
+empty and noise frames measured as important (docs/design.md, "Skipping pruned frames").  The relative loss increase ``d[n] = (probed[n] - base[n]) / mean(base)`` is
 regressed on the drops (ridge, no intercept) with normal equations that accumulate over
 probed batches with forgetting ``f``::
 
@@ -66,11 +67,11 @@ def probe_frames(model: RazorSNN, x: torch.Tensor, y: torch.Tensor, drop: torch.
     full = torch.ones(drop.shape[0], drop.shape[2], dtype=torch.bool, device=x.device)
     out, density = model.forward_with_density(x, full, reweight)
     base = count_cross_entropy(out, y, reduction="none")
-    if model.prune_mode == "gate":  # a skipped empty frame still shortens the sample
-        drop = drop & torch.stack([d > 0 for d in density])
+    drop = drop & torch.stack([d > 0 for d in density])
     density = torch.stack([d.mean(dim=0) for d in density])
-    probed = count_cross_entropy(model(x, full.unsqueeze(1) & ~drop, reweight), y,
-                                 reduction="none")
+    with model.silencing():  # what a frame's events are worth, in either prune mode
+        probed = count_cross_entropy(model(x, full.unsqueeze(1) & ~drop, reweight), y,
+                                     reduction="none")
     return ProbeBatch(probed, base, drop, density)
 
 
