@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     from razor_neuro.export.lava_graph import LavaGraph
     from razor_neuro.export.netfile import read_network
     from razor_neuro.export.reference import Reference
-    from razor_neuro.export.verify import compare
+    from razor_neuro.export.backend import check_spikes
     from razor_neuro.model import PRESETS, RazorSNN
 
     names = args.presets.split(",") if args.presets else (
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             ref = Reference(network, device=args.device).run(x, stream=True)
             ref_s = time.perf_counter() - t0
-            mismatches = sum(c.mismatches for c in compare(
+            mismatches = sum(c.mismatches for c in check_spikes(
                 graph.names, lava.outputs, [r.cpu().numpy() for r in ref]))
             rows.append([name, f"{'x'.join(map(str, cfg.input_shape))} x {cfg.frames}",
                          len(network.layers), f"{sum(l.num_neurons for l in network.layers):,}",
@@ -257,7 +257,7 @@ def time_bundle(bundle_dir: Path, n: int, device: str) -> dict:
     from razor_neuro.export.bundle import load_bundle
     from razor_neuro.export.deploy import load_test_samples
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.verify import compare, reference_run
+    from razor_neuro.export.backend import Deployment, ReferenceSim, check_spikes
 
     bundle = load_bundle(bundle_dir)
     x = load_test_samples(bundle, n).x
@@ -265,9 +265,11 @@ def time_bundle(bundle_dir: Path, n: int, device: str) -> dict:
     t0 = time.perf_counter()
     lava = graph.run(x)
     lava_s = time.perf_counter() - t0
-    reference_run(graph.network, x[:1], bundle.gates, "fixed_pt", device)  # warm: kernels load
-    ref, _, ref_s, _ = reference_run(graph.network, x, bundle.gates, "fixed_pt", device)
-    checks = compare(graph.names, lava.outputs, ref)
+    sim = ReferenceSim("fixed_pt", device)
+    sim.run(Deployment.of_bundle(bundle, x[:1]))  # warm: kernels load
+    ref = sim.run(Deployment.of_bundle(bundle, x))
+    ref_s = ref.seconds
+    checks = check_spikes(graph.names, lava.outputs, ref.outputs)
     return {"network": bundle.network, "lava_s": lava_s, "ref_s": ref_s,
             "mismatches_here": sum(c.mismatches for c in checks),
             "input_events": int(x.sum()), "spikes": sum(c.lava_spikes for c in checks)}

@@ -42,7 +42,7 @@ def reference_run(network, x, gates, device):
 def bench_case(name, network, frames, gates, x, args):
     """Time Lava and the reference on the same input ``repeats`` times."""
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.verify import compare
+    from razor_neuro.export.backend import check_spikes
     n = x.shape[0]
     graph = LavaGraph(network, frames, gates=gates)
     if not args.smoke:  # warm-up: first-call costs (imports of process models, torch kernels)
@@ -54,7 +54,7 @@ def bench_case(name, network, frames, gates, x, args):
         timings.append(timing)
         seconds, ref_out = common.timed(lambda: reference_run(network, x, gates, args.device),
                                         args.device)
-        checks = compare(graph.names, run.outputs, ref_out)
+        checks = check_spikes(graph.names, run.outputs, ref_out)
         lava.append(timing.total)
         lava_steps.append(timing.steps)
         ref.append(seconds)

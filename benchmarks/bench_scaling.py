@@ -54,7 +54,7 @@ def point(network, frames, x, args, gates=None, lava=True):
     """Time Lava and the reference ``repeats`` times on ``x``; mismatches of each pair
     (the reference alone when ``lava`` is False)."""
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.verify import compare
+    from razor_neuro.export.backend import check_spikes
     gates = gates or {}
     graph = LavaGraph(network, frames, gates=gates)
     n = x.shape[0]
@@ -67,7 +67,7 @@ def point(network, frames, x, args, gates=None, lava=True):
         seconds, out = reference_seconds(network, x, gates, args)
         ref.append(seconds / n)
         if lava:
-            mism += sum(c.mismatches for c in compare(graph.names, run.outputs, out))
+            mism += sum(c.mismatches for c in check_spikes(graph.names, run.outputs, out))
     return {"lava": Stat.of(lava_s) if lava else None,
             "per_step": Stat.of(per_step) if lava else None, "ref": Stat.of(ref),
             "mismatches": mism if lava else None,

@@ -47,12 +47,12 @@ def measure_run(m, r, n, profile):
     from razor_neuro.counting import sum_counts
     from razor_neuro.energy import energy_report
     from razor_neuro.export.deploy import load_test_samples, predict
-    from razor_neuro.export.verify import compare
+    from razor_neuro.export.backend import check_spikes
     bundle, graph = m["bundle"], m["graph"]
     s = load_test_samples(bundle, n, start=r * n)
     timing, run = common.run_lava(graph, s.x)
     out = m["ref"].simulate(torch.from_numpy(s.x), m["gates"], stream=True).outputs
-    m["mismatches"] += sum(c.mismatches for c in compare(graph.names, run.outputs,
+    m["mismatches"] += sum(c.mismatches for c in check_spikes(graph.names, run.outputs,
                                                          [o.cpu().numpy() for o in out]))
     m["correct"] += int((predict(run.outputs[-1]) == s.labels).sum())
     m["seen"] += n

@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     from razor_neuro.export.bundle import load_bundle
     from razor_neuro.export.deploy import load_test_samples
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.verify import compare
+    from razor_neuro.export.backend import check_spikes
 
     path, _ = common.cached_bundle(0.5, args.cache_dir, args.smoke, args.fresh, log=common.progress)
     bundle = load_bundle(path)
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
             t1, one = common.run_lava(graph, x[i:i + 1])
             ones.append(t1)
             # a stream with resets must compute exactly what separate runs compute
-            mismatches += sum(c.mismatches for c in compare(
+            mismatches += sum(c.mismatches for c in check_spikes(
                 graph.names, [o[i:i + 1] for o in run.outputs], one.outputs))
         singles.extend(ones)
         per_sample_ratio.append(statistics.mean(t.total for t in ones) / (ts.total / n))

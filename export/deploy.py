@@ -113,10 +113,10 @@ def run_bundle(bundle: Bundle, n_samples: int | None, tag: str = "fixed_pt",
         The ``run.json`` content: accuracy, predictions, labels, per-layer spike counts
         (see :func:`layer_summary`), steps and wall times.
     """
-    from razor_neuro.export.lava_graph import LavaGraph
+    from razor_neuro.export.backend import Deployment, Lava
     samples = load_test_samples(bundle, n_samples, start)
-    graph = LavaGraph(bundle.network, bundle.steps, gates=bundle.gates)
-    run = graph.run(bundle.step_input(samples.x), tag)
+    d = Deployment.of_bundle(bundle, samples.x)
+    run = Lava(tag).run(d)
     pred = predict(run.outputs[-1])
     return {
         "bundle": str(bundle.path),
@@ -124,11 +124,11 @@ def run_bundle(bundle: Bundle, n_samples: int | None, tag: str = "fixed_pt",
         "source": f"lava {tag}",
         "samples": len(samples.labels),
         "first_sample": start,
-        "steps": run.steps,
+        "steps": run.simulated_steps,
         "accuracy": float((pred == samples.labels).mean()),
         "predictions": pred.tolist(),
         "labels": samples.labels.tolist(),
-        "layers": layer_summary(graph.names, run.inputs, run.outputs, bundle.gates),
-        "seconds": run.seconds,
+        "layers": layer_summary(run.names, run.inputs, run.outputs, d.gates),
+        "seconds": run.phases,
         "versions": package_versions(),
     }

@@ -14,7 +14,7 @@ from lava_netx import lava_windows_run
 from netgen import random_case
 from razor_neuro.export.netfile import NetFileError, read_network
 from razor_neuro.export.reference import Reference
-from razor_neuro.export.verify import state_mismatches
+from razor_neuro.export.backend import state_mismatches
 
 #: the one documented reason a generated network is refused (netx's weight optimisation
 #: turns weights beyond the 8-bit range of their sign into a shift numpy does not define)

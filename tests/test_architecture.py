@@ -222,6 +222,38 @@ def test_one_import_style() -> None:
     assert found == {}
 
 
+#: what runs a simulation: Lava's graph and runtime, the reference, and (as methods) the
+#: reference's run functions
+SIMULATION_CALLS = ("LavaGraph", "Reference", "RunSteps", "Loihi2SimCfg")
+SIMULATION_METHODS = ("simulate", "run_continuous")
+#: the backend interface, and the two modules that define what it calls
+SIMULATION_HOMES = ("razor_neuro.export.backend", "razor_neuro.export.lava_graph",
+                    "razor_neuro.export.reference")
+
+
+def simulation_calls(source: str) -> list[str]:
+    """Calls in ``source`` of a name in :data:`SIMULATION_CALLS` or a method in
+    :data:`SIMULATION_METHODS` (a plain function ``simulate`` is NIR's float model)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in SIMULATION_CALLS or \
+                    isinstance(f, ast.Attribute) and f.attr in SIMULATION_CALLS + SIMULATION_METHODS:
+                found.append(f.id if isinstance(f, ast.Name) else f.attr)
+    return found
+
+
+def test_only_the_backend_runs_simulators() -> None:
+    """verify, run, report and import call Lava and the reference through
+    ``export/backend.py`` only."""
+    assert simulation_calls("g = LavaGraph(net, 4)\nr = ref.simulate(x)\nsimulate(c, x)\n") == [
+        "LavaGraph", "simulate"]
+    found = {name: calls for name, (path, _) in library_modules().items()
+             if name not in SIMULATION_HOMES and (calls := simulation_calls(path.read_text()))}
+    assert found == {}
+
+
 def test_no_import_cycle() -> None:
     graph = module_graph()
     assert "razor_neuro.timebase" in graph and "razor_neuro.cli" in graph

@@ -2,6 +2,7 @@
 training model; bundle validation; the export/run/verify CLI."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -277,10 +278,10 @@ def test_cli_export_run_verify(trained: Path, tmp_path: Path, capsys: pytest.Cap
     assert {"name", "lava_spikes", "reference_spikes", "mismatches"} <= set(v["layers"][0])
 
     # a reference that ignores the schedule disagrees: exit 1, unless tolerated
-    real = verify_mod.reference_run
-    monkeypatch.setattr(verify_mod, "reference_run",
-                        lambda net, x, gates, mode, device, **kw: real(net, x, {}, mode, device,
-                                                                       **kw))
+    real = verify_mod.ReferenceSim.run
+    monkeypatch.setattr(verify_mod.ReferenceSim, "run",
+                        lambda self, d, states=False: real(self, dataclasses.replace(d, gates={}),
+                                                           states))
     assert main(["verify", str(bundle), "--samples", "3", "--out", str(tmp_path / "v2")]) == 1
     bad = json.loads((tmp_path / "v2" / "verify.json").read_text())
     assert bad["mismatches"] > 0 and not bad["agree"]

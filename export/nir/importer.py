@@ -161,18 +161,16 @@ def check(chain: Chain, network_path: Path, x: np.ndarray, dt: float,
         most-spiking output neuron, ties to the lowest index, is the same in the NIR graph
         and in Lava), ``nir_classes`` and ``lava_classes``.
     """
+    from razor_neuro.export.backend import Deployment, Lava, ReferenceSim, compare
     from razor_neuro.export.deploy import predict
-    from razor_neuro.export.lava_graph import LavaGraph
     from razor_neuro.export.netfile import read_network
-    from razor_neuro.export.verify import compare, reference_run
     from razor_neuro.export.nir.simulate import simulate
 
     steps = int(x.shape[-1])
-    network = read_network(network_path)
-    xn = nir_to_netx(x, chain)
-    lava = LavaGraph(network, steps, gates=gates).run(xn, "fixed_pt")
-    ref, _, _, _ = reference_run(network, xn, gates, "fixed_pt", None)
-    exact = compare(names, lava.outputs, ref)
+    d = Deployment(read_network(network_path), nir_to_netx(x, chain), steps,
+                   {int(i): np.asarray(m, dtype=bool) for i, m in gates.items()})
+    lava = Lava("fixed_pt").run(d)
+    exact = compare(lava, ReferenceSim("fixed_pt").run(d)).outputs
     nir_out = simulate(chain, x, dt, gates)
     rows = []
     for i, (stage, c) in enumerate(zip(chain.stages, exact)):
@@ -270,13 +268,12 @@ def compare_with_bundle(import_dir: str | os.PathLike[str], bundle_dir: str | os
         :func:`razor_neuro.export.verify.compare`), ``same_integers`` (every weight,
         bias, threshold and decay of the two network files is equal) and ``samples``.
     """
-    from dataclasses import asdict
+    import dataclasses
 
+    from razor_neuro.export.backend import Deployment, Lava, compare
     from razor_neuro.export.bundle import load_bundle
     from razor_neuro.export.deploy import load_test_samples
-    from razor_neuro.export.lava_graph import LavaGraph
     from razor_neuro.export.netfile import read_network
-    from razor_neuro.export.verify import compare
 
     bundle = load_bundle(bundle_dir)
     imported = read_network(Path(import_dir) / "network.net")
@@ -284,10 +281,9 @@ def compare_with_bundle(import_dir: str | os.PathLike[str], bundle_dir: str | os
     sched = record.get("schedule") or {"layers": []}
     gates = {int(e["stage"]): np.asarray(e["keep_mask"]).astype(bool) for e in sched["layers"]}
     samples = load_test_samples(bundle, n_samples)
-    x = bundle.step_input(samples.x)
-    a = LavaGraph(bundle.network, bundle.steps, gates=bundle.gates).run(x)
-    b = LavaGraph(imported, bundle.steps, gates=gates).run(x)
-    checks = compare(imported.names, a.outputs, b.outputs)
+    own = Deployment.of_bundle(bundle, samples.x)
+    checks = compare(Lava().run(own),
+                     Lava().run(dataclasses.replace(own, network=imported, gates=gates))).outputs
     same = len(bundle.network.layers) == len(imported.layers) and all(
         p.kind == q.kind and p.neuron.threshold == q.neuron.threshold
         and p.neuron.current_decay == q.neuron.current_decay
@@ -296,4 +292,4 @@ def compare_with_bundle(import_dir: str | os.PathLike[str], bundle_dir: str | os
         and np.array_equal(_bias(p), _bias(q))
         for p, q in zip(bundle.network.layers, imported.layers))
     return {"samples": n_samples, "mismatches": sum(c.mismatches for c in checks),
-            "same_integers": bool(same), "layers": [asdict(c) for c in checks]}
+            "same_integers": bool(same), "layers": [dataclasses.asdict(c) for c in checks]}

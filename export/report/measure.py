@@ -11,7 +11,8 @@ Where the counts come from (``source``):
     cross-check; any disagreement is counted and reported (the counts stay Lava's).
 ``reference``
     The torch reference (bit-exact model of Lava ``fixed_pt``) gives the counts, but only
-    after ``razor-neuro verify`` (:func:`razor_neuro.export.verify.verify_bundle`) has shown
+    after the run ``razor-neuro verify`` makes (Lava and the reference through
+    :mod:`razor_neuro.export.backend`, compared) has shown
     Lava and the reference equal on the first ``verify_samples`` of the same samples, with
     and without the schedule.  Any mismatch refuses the report (:class:`ReportRefused`).
 
@@ -26,9 +27,6 @@ Counting conventions (on top of :mod:`razor_neuro.counting`):
   spikes that reached the gate on pruned frames.
 
 Counts are batch totals; :mod:`~razor_neuro.export.report.assemble` takes means per sample.
-
-Long because: both measurements (bundle, plain net) run Lava, the reference cross-check
-and an optional hardware model on the same spikes, and share their helpers here.
 """
 from __future__ import annotations
 
@@ -41,6 +39,9 @@ import numpy as np
 import torch
 
 from razor_neuro.counting import LayerCounts, LayerSpec, count_layer, input_events_per_frame
+from razor_neuro.export.backend import Activity
+from razor_neuro.export.backend import Agreement as BackendAgreement
+from razor_neuro.export.backend import Deployment, Lava, ReferenceSim, compare
 from razor_neuro.export.bundle import sha256_file
 from razor_neuro.layout import flatten_spikes, reverse_order, swap_spike_order
 from razor_neuro.export.report.data import (Agreement, CrossCheck, LayerMismatches, Source,
@@ -176,48 +177,35 @@ def count_run(network: Any, specs: Sequence[LayerSpec], x: np.ndarray,
     return RunCounts(counts, accuracy, raster, on_pruned_in, on_pruned_out, input_events_per_frame(x))
 
 
-def _lava(network: Any, frames: Optional[int], x: np.ndarray,
-          gates: dict[int, np.ndarray]) -> tuple[list, list]:
-    """Lava outputs and gated inputs per layer, ``[N, *shape, T]`` netx order."""
-    from razor_neuro.export.lava_graph import LavaGraph
-    run = LavaGraph(network, frames, gates=gates).run(x, TAG)
-    return run.outputs, run.inputs
-
-
-def _reference(network: Any, x: np.ndarray, gates: dict[int, np.ndarray],
-               device: Optional[str], reset: bool = True) -> tuple[list, list]:
-    """Reference outputs and gated inputs: streamed with resets every T steps (a bundle),
-    or ``reset=False``: one continuous run (a plain netx network)."""
-    from razor_neuro.export.verify import reference_run
-    outs, ins, _, _ = reference_run(
-        network, np.ascontiguousarray(x), {i: np.asarray(m, dtype=bool) for i, m in gates.items()},
-        TAG, device, reset=reset)
-    return outs, ins
-
-
-def _agreement(names: Sequence[str], a_out: Sequence, a_in: Sequence, b_out: Sequence,
-               b_in: Sequence, what: str) -> Agreement:
-    from razor_neuro.export.verify import compare
-    outs = compare(names, a_out, b_out)
-    ins = compare(names, a_in, b_in)
-    return Agreement(method=what, mismatches=sum(c.mismatches for c in outs),
-                     input_mismatches=sum(c.mismatches for c in ins),
+def _agreement(agreement: BackendAgreement, what: str) -> Agreement:
+    """A backend comparison as the report's cross-check records it."""
+    return Agreement(method=what, mismatches=agreement.mismatches,
+                     input_mismatches=agreement.input_mismatches,
                      layers=[LayerMismatches(name=o.name, mismatches=o.mismatches,
                                              input_mismatches=i.mismatches)
-                             for o, i in zip(outs, ins)])
+                             for o, i in zip(agreement.outputs, agreement.inputs)])
 
 
-def _verify_summary(result: dict[str, Any], gates: str) -> VerifyRun:
-    """The part of a ``verify.json`` (:mod:`razor_neuro.export.verify`) a report keeps."""
+def _licence_run(d: Deployment, labels: Optional[np.ndarray], gates: str,
+                 device: Optional[str]) -> tuple[VerifyRun, Activity]:
+    """Lava and the reference on the deployment ``d`` (what ``razor-neuro verify`` runs),
+    summarised as a :class:`VerifyRun`; returns it with the reference's activity."""
+    lava, ref = Lava(TAG).run(d), ReferenceSim(TAG, device).run(d)
+    c = compare(lava, ref)
+
+    def accuracy(a: Activity) -> Optional[float]:
+        from razor_neuro.export.deploy import predict
+        return None if labels is None else float((predict(a.outputs[-1]) == labels).mean())
+
     return VerifyRun(
-        samples=result["samples"], steps=result["steps"], mismatches=result["mismatches"],
-        tolerance=result["tolerance"], agree=result["agree"], lava=result.get("lava"),
-        reference=result.get("reference"), lava_accuracy=result.get("lava_accuracy"),
-        reference_accuracy=result.get("reference_accuracy"), gates=gates,
-        input_mismatches=sum(int(r.get("input_mismatches", 0)) for r in result["layers"]),
-        layers=[LayerMismatches(name=r["name"], mismatches=r["mismatches"],
-                                input_mismatches=r.get("input_mismatches"))
-                for r in result["layers"]])
+        samples=int(d.x.shape[0]), steps=int(d.x.shape[-1]), mismatches=c.mismatches,
+        tolerance=0, agree=c.mismatches == 0, lava=TAG,
+        reference=ref.backend if labels is not None else f"torch {TAG}",
+        lava_accuracy=accuracy(lava), reference_accuracy=accuracy(ref), gates=gates,
+        input_mismatches=c.input_mismatches,
+        layers=[LayerMismatches(name=o.name, mismatches=o.mismatches,
+                                input_mismatches=i.mismatches)
+                for o, i in zip(c.outputs, c.inputs)]), ref
 
 
 def _refuse_unless_agree(results: Sequence[VerifyRun], what: str) -> None:
@@ -265,9 +253,7 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         ReportRefused: reference source and ``verify`` found mismatches.
     """
     _check_source(source)
-    from razor_neuro.export.lava_graph import LavaGraph
-    network = bundle.network
-    names = LavaGraph(network, bundle.frames).names
+    network, names = bundle.network, bundle.network.names
     specs = [layer_spec(layer, name) for layer, name in zip(network.layers, names)]
     all_kept = dataclasses.replace(bundle, schedule=bundle.schedule.all_kept())
     same = bool(bundle.schedule.masks.all())
@@ -277,29 +263,13 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         both = (" (its pruned input frames skipped: each sample runs its kept frames as "
                 "consecutive steps)" + ("" if same else " and one on all frames (nothing "
                                         "pruned)"))
-
-    def counted(b: Any, out: list, inp: list) -> RunCounts:  # events per frame: the input's
-        run = count_run(network, specs, b.step_input(x), inp, out, b.gates, labels)
-        run.events_per_frame = input_events_per_frame(x)
-        return run
-
-    lava = lambda b: _lava(network, b.steps, b.step_input(x), b.gates)  # noqa: E731
-    reference = lambda b: _reference(network, b.step_input(x), b.gates, device)  # noqa: E731
-
+    # with the schedule, and (when it prunes) without it: all frames, all-ones gates
+    deployed = [Deployment.of_bundle(b, x) for b in ([bundle] if same else [bundle, all_kept])]
     if source == "lava":
-        out_s, in_s = lava(bundle)
-        r_out, r_in = reference(bundle)
-        with_s = counted(bundle, out_s, in_s)
-        checks = [_agreement(names, out_s, in_s, r_out, r_in,
-                             f"torch reference {TAG} on the same {n} samples")]
-        if same:
-            without = with_s
-        else:
-            out_u, in_u = lava(all_kept)
-            r_out, r_in = reference(all_kept)
-            without = counted(all_kept, out_u, in_u)
-            checks.append(_agreement(names, out_u, in_u, r_out, r_in,
-                                     f"torch reference {TAG} on the same {n} samples"))
+        runs = [Lava(TAG).run(d) for d in deployed]
+        checks = [_agreement(compare(run, ReferenceSim(TAG, device).run(d)),
+                             f"torch reference {TAG} on the same {n} samples")
+                  for d, run in zip(deployed, runs)]
         total = sum(c.mismatches + c.input_mismatches for c in checks)
         src = Source(
             kind="lava", tag=TAG,
@@ -311,25 +281,15 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
             licence=f"counts measured on Lava {TAG} itself; torch reference cross-check: "
                     f"{total} mismatches over {n} samples", lava_checked_samples=n)
     else:
-        from razor_neuro.export.verify import verify_bundle
         k = n if verify_samples is None else int(verify_samples)
         if not 1 <= k <= n:
             raise ReportError(f"--verify-samples: expected 1..{n} (the reported samples), "
                               f"got {k}")
-        results = [_verify_summary(verify_bundle(bundle, k, TAG, 0, device, first_sample),
-                                   "bundle schedule")]
-        if not same:
-            results.append(_verify_summary(
-                verify_bundle(all_kept, k, TAG, 0, device, first_sample),
-                "all-ones gates (no schedule)"))
+        what = ["bundle schedule", "all-ones gates (no schedule)"]
+        results = [_licence_run(Deployment.of_bundle(b, x[:k]), labels[:k], w, device)[0]
+                   for b, w in zip([bundle, all_kept], what[:len(deployed)])]
         _refuse_unless_agree(results, str(bundle.path))
-        out_s, in_s = reference(bundle)
-        with_s = counted(bundle, out_s, in_s)
-        if same:
-            without = with_s
-        else:
-            out_u, in_u = reference(all_kept)
-            without = counted(all_kept, out_u, in_u)
+        runs = [ReferenceSim(TAG, device).run(d) for d in deployed]
         src = Source(
             kind="reference", tag=TAG,
             description=f"torch reference {TAG} (bit-exact model of Lava {TAG}; razor_neuro."
@@ -340,9 +300,14 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
                     f"spike (0 mismatches) on the first {k} of these samples"
                     + ("" if same else ", with and without the schedule"),
             lava_checked_samples=k)
+    counted = []
+    for d, run in zip(deployed, runs):
+        c = count_run(network, specs, d.x, run.inputs, run.outputs, d.gates, labels)
+        c.events_per_frame = input_events_per_frame(x)  # the input's frames, whatever ran
+        counted.append(c)
+    with_s, without = counted[0], counted[-1]
     hw = None if hardware is None else hardware(
-        network, names, [(bundle.step_input(x), out_s, bundle.gates)] +
-        ([] if same else [(all_kept.step_input(x), out_u, all_kept.gates)]))
+        network, names, [(d.x, run.outputs, d.gates) for d, run in zip(deployed, runs)])
     path = Path(bundle.path).resolve()
     return Measurement(
         label=path.name, kind="bundle", path=str(path), sha256=bundle.sha256,
@@ -375,7 +340,6 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
         hardware: as for :func:`measure_bundle` (one run).
     """
     _check_source(source)
-    from razor_neuro.export.lava_graph import LavaGraph
     from razor_neuro.export.netfile import read_network_for, read_spikes
     if not Path(net).is_file():
         raise ReportError(f"{net}: no such network file")
@@ -385,14 +349,12 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
     x = read_spikes(spikes, network.input_shape, steps)
     if steps is not None and x.shape[-1] < steps:
         x = np.concatenate([x, np.zeros((*x.shape[:-1], steps - x.shape[-1]), x.dtype)], -1)
-    x = x[None]
-    names = LavaGraph(network, None).names
+    d = Deployment.of_net(network, x)
+    x, names = d.x, network.names
     specs = [layer_spec(layer, name) for layer, name in zip(network.layers, names)]
     if source == "lava":
-        outs, ins = _lava(network, None, x, {})
-        r_out, r_in = _reference(network, x, {}, device, reset=False)
-        run = count_run(network, specs, x, ins, outs, {}, None)
-        check = _agreement(names, outs, ins, r_out, r_in,
+        act = Lava(TAG).run(d)
+        check = _agreement(compare(act, ReferenceSim(TAG, device).run(d)),
                            f"torch reference {TAG} on the same input")
         total = check.mismatches + check.input_mismatches
         src = Source(
@@ -405,11 +367,8 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
             licence=f"counts measured on Lava {TAG} itself; torch reference cross-check: "
                     f"{total} mismatches", lava_checked_samples=1)
     else:
-        from razor_neuro.export.verify import verify_net
-        result = _verify_summary(verify_net(net, spikes, steps, TAG, 0, device), "no schedule")
+        result, act = _licence_run(d, None, "no schedule", device)
         _refuse_unless_agree([result], str(net))
-        outs, ins = _reference(network, x, {}, device, reset=False)
-        run = count_run(network, specs, x, ins, outs, {}, None)
         src = Source(
             kind="reference", tag=TAG,
             description=f"torch reference {TAG} (bit-exact model of Lava {TAG}): one run "
@@ -417,7 +376,8 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
             verify=[result],
             licence=f"razor-neuro verify --net: Lava {TAG} and the reference agree spike "
                     f"for spike (0 mismatches) on this input", lava_checked_samples=1)
-    hw = None if hardware is None else hardware(network, names, [(x, outs, {})])
+    run = count_run(network, specs, x, act.inputs, act.outputs, {}, None)
+    hw = None if hardware is None else hardware(network, names, [(x, act.outputs, {})])
     sha = sha256_file(Path(net))
     return Measurement(
         label=net_label(net), kind="net", path=str(Path(net).resolve()), sha256=sha,
