@@ -255,3 +255,60 @@ def test_snntorch_example_short(neuron: str, tmp_path: Path) -> None:
     assert 0.0 <= s["class_agreement_snntorch_lava"] <= 1.0
     assert (tmp_path / "report" / "report.md").is_file()
     assert json.loads((tmp_path / "summary.json").read_text()) == s
+
+
+# ---- issue #26: refusals through the CLI, one line, nothing changed
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def _refused(argv: list[str], root: Path, capsys: pytest.CaptureFixture, code: int) -> str:
+    """Run the CLI; it must exit ``code`` with one stderr line, no traceback, and leave
+    every file under ``root`` as it was (nothing new, nothing missing).  Returns the line."""
+    capsys.readouterr()
+    before = _tree(root)
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse's refusals
+        rc = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "Warning" not in err
+    assert rc == code, err
+    assert len(err.splitlines()) == 1, err
+    assert _tree(root) == before
+    return err.strip()
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    """``tmp_path/good.nir`` (:func:`_graph`) and ``tmp_path/chk.npy`` (2 samples x 8 steps)."""
+    nir.write(tmp_path / "good.nir", _graph())
+    np.save(tmp_path / "chk.npy", np.random.default_rng(0).integers(0, 2, (2, 4, 8), np.uint8))
+    return tmp_path / "good.nir"
+
+
+def test_import_overwrite_keeps_the_check_input(good: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """Item 1: ``--overwrite`` must not delete a ``--check`` file that sits in ``--out``."""
+    out = tmp_path / "out" / "x"
+    assert main(["import", str(good), "--out", str(out)]) == 0
+    (out / "myinput.npy").write_bytes((tmp_path / "chk.npy").read_bytes())
+    line = _refused(["import", str(good), "--out", str(out), "--check",
+                     str(out / "myinput.npy"), "--overwrite"], tmp_path, capsys, 4)
+    assert f"--out {out}: holds the input {out / 'myinput.npy'}" in line
+
+
+def test_report_overwrite_keeps_a_profile_it_reads(good: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Item 1, every command: a ``--profile`` TOML inside the report being replaced."""
+    assert main(["import", str(good), "--out", str(tmp_path / "imp")]) == 0
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / "report.json").write_text('{"format": "razor-neuro-report/1"}')
+    (rep / "mine.toml").write_bytes((ROOT / "hw_profiles" / "loihi1.toml").read_bytes())
+    line = _refused(["report", "--net", str(tmp_path / "imp" / "network.net"), "--input",
+                     str(tmp_path / "chk.npy"), "--profile", str(rep / "mine.toml"), "--out",
+                     str(rep), "--overwrite"], tmp_path, capsys, 4)
+    assert "holds the input" in line and "mine.toml" in line

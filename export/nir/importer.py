@@ -209,11 +209,14 @@ def import_nir(path: str | os.PathLike[str], out: str | os.PathLike[str],
 
     Raises:
         NirError: a graph or input razor-neuro cannot import (nothing is written).
-        OutputExists, OutputUnwritable: see :func:`razor_neuro.atomic.write_dir`.
+        OutputExists: see :func:`razor_neuro.atomic.write_dir`; also when ``out`` holds
+            ``path`` or ``check_input`` (``--overwrite`` would delete them).
+        OutputUnwritable: see :func:`razor_neuro.atomic.write_dir`.
     """
     from razor_neuro.export.netfile import read_network
 
-    check_replaceable(out, overwrite, "import.json", FORMAT, inputs=(path,))
+    check_replaceable(out, overwrite, "import.json", FORMAT,
+                      inputs=(path,) + (() if check_input is None else (check_input,)))
     check_writable(out, "--out", into=False)
     chain = read_chain(path)
     step, dt_from = resolve_dt(chain, dt)
