@@ -528,3 +528,23 @@ def test_ctrl_c_during_a_lava_run_exits_130(command: str, moment: int | str, mad
     while [pid for pid in seen if _alive(pid)] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [Path(f"/proc/{pid}/cmdline").read_text() for pid in seen if _alive(pid)]
+
+
+def test_concurrent_nir_exports_to_one_new_file(made: Path, tmp_path: Path) -> None:
+    """Issue #26 item 2: two ``export --target nir`` to the same new file at once, without
+    ``--overwrite``: one writes it, the other exits 4 in one line (before, both said they
+    had written it and the file held one of the two graphs)."""
+    import nir
+
+    out = tmp_path / "y.nir"
+    cmd = [sys.executable, "-m", "razor_neuro.cli", "export", str(made / "run" / "checkpoint.pt"),
+           "--target", "nir", "--out", str(out)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=ENV) for _ in range(2)]
+    results = sorted((p.wait(timeout=600), p.communicate()[1]) for p in procs)
+    assert [rc for rc, _ in results] == [0, 4], results
+    assert results[0][1] == ""
+    assert results[1][1].splitlines() == [
+        f"razor-neuro export: error: --out {out}: already exists (pass --overwrite to replace it)"]
+    assert nir.read(out).metadata["source"] == "razor-neuro"  # a complete graph
+    assert [p.name for p in tmp_path.iterdir()] == ["y.nir"]  # no temporary left
