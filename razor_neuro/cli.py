@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``razor-neuro`` console script.
 
     Known errors (every razor-neuro input error is a ``ValueError`` subclass; ``OSError``
-    from the operating system; Ctrl-C) print one line and return their documented exit
+    from the operating system; ``MemoryError``, a size that cannot fit: bad input; Ctrl-C)
+    print one line and return their documented exit
     code (:data:`EXIT_CODES`); ``--verbose`` re-raises them with the full traceback.
     Anything else is a bug and keeps its traceback.
     """
@@ -253,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
                 else str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         print(f"razor-neuro {args.command}: error: {text}", file=sys.stderr)
         return exit_code(exc)
+    except MemoryError:  # a size the checks up front could not foresee
+        if args.verbose:
+            raise
+        print(f"razor-neuro {args.command}: error: out of memory; expected a smaller run "
+              "(fewer --steps, --samples or --batch-size)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         if args.verbose:
             raise

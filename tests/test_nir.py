@@ -312,3 +312,25 @@ def test_report_overwrite_keeps_a_profile_it_reads(good: Path, tmp_path: Path,
                      str(tmp_path / "chk.npy"), "--profile", str(rep / "mine.toml"), "--out",
                      str(rep), "--overwrite"], tmp_path, capsys, 4)
     assert "holds the input" in line and "mine.toml" in line
+
+
+@pytest.fixture
+def imported(good: Path, tmp_path: Path) -> Path:
+    """:func:`_graph` imported: ``tmp_path/imp/network.net`` (4 inputs, 3 neurons), and
+    ``tmp_path/x.npy``, a dense netx input [4, 8]."""
+    assert main(["import", str(good), "--out", str(tmp_path / "imp")]) == 0
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).integers(0, 2, (4, 8), np.uint8))
+    return tmp_path / "imp" / "network.net"
+
+
+@pytest.mark.parametrize("command", ["verify", "report"])
+def test_huge_steps_are_bad_input_before_any_allocation(
+        command: str, imported: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Item 6: ``--steps 1e12`` was an ``_ArrayMemoryError`` traceback and exit 1
+    ("mismatch"); now exit 2, one line, before the input is padded."""
+    line = _refused([command, "--net", str(imported), "--input", str(tmp_path / "x.npy"),
+                     "--steps", "1000000000000", "--out", str(tmp_path / "o")], tmp_path,
+                    capsys, 2)
+    need = 7 * 10**12 * 8 / 2**30  # (4 inputs + 3 neurons) x steps x one float64
+    assert f"razor-neuro {command}: error: --steps 1000000000000: a run of 1000000000000 " \
+           f"steps over 7 neurons needs at least {need:,.1f} GiB" in line

@@ -12,14 +12,15 @@ exactly what netx (lava-dl 0.6) hands to Lava's processes, so that a simulator
 * :mod:`.blocks`: one reader per block kind (input, flatten, conv, dense), and the
   neuron and bias readers they share;
 * :mod:`.weight_bits`: netx's ``optimize_weight_bits`` for dense weights;
-* :mod:`.spikes`: :func:`read_spikes`, input spike files.
+* :mod:`.spikes`: :func:`read_spikes`, input spike files, and :func:`check_run_fits`,
+  the memory a run of so many steps needs.
 """
 from .ir import InputShapeUnknown, NetFileError, NetLayer, Network, NeuronParams
 from .read import read_network, read_network_for
-from .spikes import read_spikes
+from .spikes import check_run_fits, read_spikes
 from .weight_bits import optimize_weight_bits
 
 __all__ = [
     "NetFileError", "InputShapeUnknown", "NeuronParams", "NetLayer", "Network",
-    "read_network", "read_network_for", "read_spikes", "optimize_weight_bits",
+    "read_network", "read_network_for", "read_spikes", "check_run_fits", "optimize_weight_bits",
 ]
