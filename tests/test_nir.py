@@ -334,3 +334,32 @@ def test_huge_steps_are_bad_input_before_any_allocation(
     need = 7 * 10**12 * 8 / 2**30  # (4 inputs + 3 neurons) x steps x one float64
     assert f"razor-neuro {command}: error: --steps 1000000000000: a run of 1000000000000 " \
            f"steps over 7 neurons needs at least {need:,.1f} GiB" in line
+
+
+def _scheduled(tmp_path: Path, record: dict) -> Path:
+    """:func:`_graph` with ``record`` as its ``razor_schedule`` metadata."""
+    graph = _graph()
+    graph.metadata = {"razor_schedule": json.dumps(record)}
+    nir.write(tmp_path / "sched.nir", graph)
+    return tmp_path / "sched.nir"
+
+
+def _entry(mask: list[int]) -> dict:
+    return {"stage": 0, "synapse": "fc", "neuron": "lif", "keep_mask": mask,
+            "keep_ratio": float(np.mean(mask)) if mask else 0.0}
+
+
+@pytest.mark.parametrize("record, text", [
+    # item 3: the last entry won, so the stage ran unpruned while import.json listed the first
+    ({"frames": 4, "layers": [_entry([1, 0, 1, 0]), _entry([1, 1, 1, 1])]},
+     "stage 0 is listed twice"),
+    ({"frames": 0, "layers": [_entry([])]}, "frames 0; expected an integer >= 1"),   # item 4
+    ({"frames": 0, "layers": []}, "frames 0; expected an integer >= 1"),
+    ({"frames": 4, "layers": [dict(_entry([1, 0, 1, 0]), stage=-1)]},
+     "stage -1; the graph has stages 0..0"),
+])
+def test_schedule_metadata_edited_by_hand_is_refused(record: dict, text: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    path = _scheduled(tmp_path, record)
+    line = _refused(["import", str(path), "--out", str(tmp_path / "imp")], tmp_path, capsys, 2)
+    assert f"{path}: metadata 'razor_schedule': {text}" in line

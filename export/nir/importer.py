@@ -53,8 +53,9 @@ def schedule_gates(chain: Chain) -> tuple[dict[int, np.ndarray], dict[str, Any] 
     ``{}`` for graphs without one).
 
     Raises:
-        NirError: a schedule that is not JSON, names other nodes, or holds masks of the
-            wrong length or values other than 0/1.
+        NirError: a schedule that is not JSON, has fewer than 1 frame, lists a stage
+            twice, names other nodes, or holds masks of the wrong length or values other
+            than 0/1.
     """
     raw = chain.metadata.get(SCHEDULE_KEY)
     if raw is None:
@@ -63,9 +64,17 @@ def schedule_gates(chain: Chain) -> tuple[dict[int, np.ndarray], dict[str, Any] 
     try:
         record = json.loads(raw if isinstance(raw, str) else bytes(raw).decode())
         frames = int(record["frames"])
+        if frames < 1:
+            raise NirError(f"{where}: frames {record['frames']!r}; expected an integer >= 1")
         gates = {}
         for entry in record["layers"]:
             i = int(entry["stage"])
+            if i in gates:
+                raise NirError(f"{where}: stage {i} is listed twice; expected one entry "
+                               f"per gated stage")
+            if not 0 <= i < len(chain.stages):
+                raise NirError(f"{where}: stage {i}; the graph has stages 0.."
+                               f"{len(chain.stages) - 1}")
             stage = chain.stages[i]
             if (entry["synapse"], entry["neuron"]) != (stage.synapse_name, stage.neuron_name):
                 raise NirError(f"{where}: stage {i} names nodes '{entry['synapse']}', "
