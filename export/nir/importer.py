@@ -35,15 +35,23 @@ SCHEDULE_KEY = "razor_schedule"
 
 def resolve_dt(chain: Chain, dt: float | None) -> tuple[float, str]:
     """The step in seconds and where it came from: ``--dt``, the graph's ``metadata['dt']``,
-    or :data:`DEFAULT_DT` (snntorch's)."""
+    or :data:`DEFAULT_DT` (snntorch's).
+
+    Raises:
+        NirError: a ``metadata['dt']`` that is not a positive number (naming the field).
+    """
     if dt is not None:
         return float(dt), "--dt"
     if "dt" in chain.metadata:
         try:
-            return float(np.asarray(chain.metadata["dt"]).reshape(-1)[0]), "graph metadata 'dt'"
+            value = float(np.asarray(chain.metadata["dt"]).reshape(-1)[0])
         except (TypeError, ValueError, IndexError):
-            raise NirError(f"{chain.path}: metadata 'dt' {chain.metadata['dt']!r} is not a "
-                           f"number; pass --dt") from None
+            value = float("nan")
+        if not np.isfinite(value) or value <= 0:
+            raise NirError(f"{chain.path}: metadata 'dt' {chain.metadata['dt']!r}; expected "
+                           f"a positive number of seconds (or pass --dt)")
+        return value, "graph metadata 'dt'"
+
     return DEFAULT_DT, "default (snntorch's export_to_nir uses dt = 1e-4 s)"
 
 
@@ -229,7 +237,7 @@ def import_nir(path: str | os.PathLike[str], out: str | os.PathLike[str],
     check_writable(out, "--out", into=False)
     chain = read_chain(path)
     step, dt_from = resolve_dt(chain, dt)
-    layers = quantise_chain(chain, step)
+    layers = quantise_chain(chain, step, dt_from)
     gates, schedule = schedule_gates(chain)
     x = None if check_input is None else read_check_input(check_input, chain)
     if x is not None and schedule is not None and x.shape[-1] != int(schedule["frames"]):
