@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn
@@ -36,7 +37,13 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (no usage block), exit code 2."""
+    """An argument parser whose errors are one line (no usage block), exit code 2, and
+    that reads a negative number in scientific notation (``--dt -1e-4``) as a value, so
+    that the option's range check answers instead of "expected one argument"."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -363,3 +363,48 @@ def test_schedule_metadata_edited_by_hand_is_refused(record: dict, text: str, tm
     path = _scheduled(tmp_path, record)
     line = _refused(["import", str(path), "--out", str(tmp_path / "imp")], tmp_path, capsys, 2)
     assert f"{path}: metadata 'razor_schedule': {text}" in line
+
+
+def _empty_layer() -> nir.NIRGraph:
+    """Item 7: a 0 x 4 Linear into a 0-neuron CubaLIF."""
+    z = np.zeros(0)
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])}),
+             "fc": nir.Linear(weight=np.zeros((0, 4))),
+             "lif": nir.CubaLIF(tau_syn=z + 5e-4, tau_mem=z + 1e-3, r=z + 10, v_leak=z,
+                                v_threshold=z + 1, w_in=z + 5),
+             "output": nir.Output(output_type={"output": np.array([0])})}
+    return nir.NIRGraph(nodes=nodes, edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")],
+                        type_check=False)
+
+
+def _with_dt(dt: float) -> nir.NIRGraph:
+    graph = _graph()
+    graph.metadata = {"dt": dt}
+    return graph
+
+
+@pytest.mark.parametrize("graph, options, text", [
+    (_empty_layer, [], "node 'fc' (Linear): weight of shape (0, 4) has no output"),   # item 7
+    # item 8: the NIR node and --dt, not a temporary file that no longer exists
+    (_graph, ["--dt", "1e-9"], "node 'lif' (CubaLIF) after 'fc': dt 1e-09 s (--dt) makes "
+                               "every weight of 'fc' round to 0"),
+    # item 9: the metadata field, not --dt the user never passed
+    (lambda: _with_dt(-1.0), [], "metadata 'dt' -1.0; expected a positive number of seconds"),
+    (lambda: _with_dt(0.0), [], "metadata 'dt' 0.0; expected a positive number of seconds"),
+])
+def test_import_messages_name_the_node_or_field(graph: object, options: list[str], text: str,
+                                                tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    nir.write(tmp_path / "g.nir", graph())
+    line = _refused(["import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "imp"),
+                     *options], tmp_path, capsys, 2)
+    assert line.startswith(f"razor-neuro import: error: {tmp_path / 'g.nir'}: ") and text in line
+    assert "--dt" in text or "--dt" not in line.split("(or pass --dt)")[0]
+
+
+def test_negative_dt_reaches_the_range_check(good: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    """Item 10: ``--dt -1e-4`` was argparse's "expected one argument"."""
+    line = _refused(["import", str(good), "--out", str(tmp_path / "imp"), "--dt", "-1e-4"],
+                    tmp_path, capsys, 2)
+    assert line == "razor-neuro import: error: --dt -0.0001: expected a positive number of seconds"
