@@ -142,7 +142,8 @@ def read_check_input(path: str | os.PathLike[str], chain: Chain) -> np.ndarray:
     ``[*input_shape, T]`` in NIR order ((C, H, W) or (n,)), values 0/1.
 
     Raises:
-        NirError: unreadable file, wrong shape or non-binary values (naming the file).
+        NirError: unreadable file, a dtype that is not real numbers (complex, text,
+            objects), wrong shape or non-binary values (naming the file).
     """
     name = os.fspath(path)
     expect = f"expected [N, {', '.join(map(str, chain.input_shape))}, T] spikes 0/1 (NIR order)"
@@ -151,6 +152,8 @@ def read_check_input(path: str | os.PathLike[str], chain: Chain) -> np.ndarray:
     except Exception as exc:
         raise NirError(f"--check {name}: cannot read ({' '.join(str(exc).split())}); "
                        f"{expect}") from None
+    if x.dtype.kind not in "biuf":
+        raise NirError(f"--check {name}: dtype {x.dtype}; {expect} as real numbers")
     if x.ndim == len(chain.input_shape) + 1:
         x = x[None]
     if x.ndim != len(chain.input_shape) + 2 or tuple(x.shape[1:-1]) != chain.input_shape \
