@@ -408,3 +408,26 @@ def test_negative_dt_reaches_the_range_check(good: Path, tmp_path: Path,
     line = _refused(["import", str(good), "--out", str(tmp_path / "imp"), "--dt", "-1e-4"],
                     tmp_path, capsys, 2)
     assert line == "razor-neuro import: error: --dt -0.0001: expected a positive number of seconds"
+
+
+def test_check_input_of_complex_numbers_is_refused(good: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """Item 11: a complex ``--check`` array was cast with a ComplexWarning."""
+    np.save(tmp_path / "c.npy", np.ones((2, 4, 8), np.complex64))
+    line = _refused(["import", str(good), "--out", str(tmp_path / "imp"), "--check",
+                     str(tmp_path / "c.npy")], tmp_path, capsys, 2)
+    assert f"--check {tmp_path / 'c.npy'}: dtype complex64; expected [N, 4, T]" in line
+
+
+def test_single_sample_check_keeps_stderr_clean(good: Path, tmp_path: Path) -> None:
+    """Item 11: one sample ``[4, T]`` passed but printed torch's 2-line UserWarning (a
+    read-only broadcast handed to torch); a fresh process, as the warning shows once."""
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "one.npy", np.load(tmp_path / "chk.npy")[0])
+    done = subprocess.run([sys.executable, "-m", "razor_neuro.cli", "import", str(good),
+                           "--out", str(tmp_path / "imp"), "--check", str(tmp_path / "one.npy"),
+                           "--threads", "1"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads((tmp_path / "imp" / "import.json").read_text())["check"]["samples"] == 1
