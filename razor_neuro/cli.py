@@ -94,9 +94,19 @@ def set_threads(requested: int | None) -> None:
     itself from the cores this process may use, :mod:`razor_neuro.threads`), and OpenMP
     threads sleep instead of spinning while they wait (``OMP_WAIT_POLICY=PASSIVE`` unless
     set): spinning threads of two jobs on the same cores slow both many times over
-    (``benchmarks/bench_concurrent.py``)."""
+    (``benchmarks/bench_concurrent.py``).  An ``OMP_NUM_THREADS`` that is not a positive
+    integer (``0``, ``abc``) is removed, with a note under ``--verbose``: OpenMP ignores it
+    too, after printing "Invalid value"."""
     if requested is not None:
         os.environ["OMP_NUM_THREADS"] = str(requested)
+    given = os.environ.get("OMP_NUM_THREADS")
+    if given is not None and not (re.fullmatch(r"\s*\d+(\s*,\s*\d+)*\s*", given)
+                                  and all(int(v) > 0 for v in given.split(","))):
+        # OpenMP would print "Invalid value" and use its default: ignore it here, quietly
+        del os.environ["OMP_NUM_THREADS"]
+        logging.getLogger(__name__).info(
+            "OMP_NUM_THREADS=%r is not a positive integer (or a list of them): ignored",
+            given)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
