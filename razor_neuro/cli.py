@@ -200,7 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test samples streamed in one run, or all (the test split from --start)")
     r.add_argument("--start", type=_non_negative, default=0, help="index of the first test sample")
     r.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
-    r.add_argument("--out", required=True, help="directory for run.json")
+    r.add_argument("--out", required=True,
+                   help="directory for run.json, the record of the latest run: each run "
+                        "replaces it whole (atomically; of concurrent runs the last to "
+                        "finish wins)")
     r.set_defaults(func=commands.cmd_run)
 
     v = command("verify", "compare Lava and the torch reference spike for spike")
@@ -216,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--state", action="store_true",
                    help="also compare every layer's current u and voltage v per neuron and "
                         "step (exit 0 only when spikes and states agree)")
-    v.add_argument("--out", default=".", help="directory for verify.json")
+    v.add_argument("--out", default=".",
+                   help="directory for verify.json, the record of the latest verification: "
+                        "each run replaces it whole (atomically; of concurrent runs the last "
+                        "to finish wins)")
     v.set_defaults(func=commands.cmd_verify)
 
     rp = command("report", "measured spike counts, synaptic ops and energy "

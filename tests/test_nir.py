@@ -431,3 +431,23 @@ def test_single_sample_check_keeps_stderr_clean(good: Path, tmp_path: Path) -> N
                            "--threads", "1"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert json.loads((tmp_path / "imp" / "import.json").read_text())["check"]["samples"] == 1
+
+
+def test_verify_json_is_the_log_of_the_latest_run(imported: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Item 13, as documented (README, ``verify --help``): each verify replaces
+    ``verify.json`` whole with its own record; nothing else is left in ``--out``."""
+    out = tmp_path / "v"
+    np.save(tmp_path / "y.npy", np.ones((4, 5), np.uint8))
+    assert main(["verify", "--net", str(imported), "--input", str(tmp_path / "x.npy"),
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "verify.json").read_text())["steps"] == 8
+    assert main(["verify", "--net", str(imported), "--input", str(tmp_path / "y.npy"),
+                 "--out", str(out)]) == 0
+    record = json.loads((out / "verify.json").read_text())
+    assert record["steps"] == 5 and record["input"] == str(tmp_path / "y.npy")
+    assert [p.name for p in out.iterdir()] == ["verify.json"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    assert "each run replaces it whole" in " ".join(capsys.readouterr().out.split())
