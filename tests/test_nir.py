@@ -451,3 +451,85 @@ def test_verify_json_is_the_log_of_the_latest_run(imported: Path, tmp_path: Path
     with pytest.raises(SystemExit):
         main(["verify", "--help"])
     assert "each run replaces it whole" in " ".join(capsys.readouterr().out.split())
+
+
+# ---- issue #26: from_snntorch reads the model, not the lossy file
+
+def _scalar_net(**neuron: object) -> torch.nn.Sequential:
+    """:func:`_snntorch_net` with scalar parameters and ``neuron`` settings for every
+    neuron (Loihi's reset unless overridden)."""
+    import snntorch as snn
+
+    torch.manual_seed(0)
+    common = dict(init_hidden=True, reset_mechanism="zero", reset_delay=False) | neuron
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, stride=2, padding=1, bias=False),
+        snn.Synaptic(alpha=0.7, beta=0.9, **common),
+        torch.nn.Flatten(),
+        torch.nn.Linear(256, 24, bias=False),
+        snn.Synaptic(alpha=0.8, beta=0.9, **common),
+        torch.nn.Linear(24, 5),
+        snn.Leaky(beta=0.9, output=True, **common))
+    with torch.no_grad():
+        for m in net:
+            if hasattr(m, "weight"):
+                m.weight.mul_(3)
+    return net
+
+
+@pytest.mark.parametrize("sample", [torch.zeros(2, 16, 16), torch.zeros(1, 2, 16, 16)])
+def test_from_snntorch_vectorises_scalars_and_keeps_snntorch_dynamics(
+        sample: torch.Tensor, tmp_path: Path) -> None:
+    from razor_neuro.export.nir import from_snntorch
+
+    net = _scalar_net()
+    path = from_snntorch(net, sample, tmp_path / "net.nir")
+    assert net[1].alpha.shape == ()  # the user's network is not modified
+    chain = read_chain(path)
+    assert [type(s.neuron).__name__ for s in chain.stages] == ["CubaLIF", "CubaLIF", "LIF"]
+    assert chain.input_shape == (2, 16, 16) and chain.metadata["dt"] == 1e-4
+    assert np.asarray(chain.stages[0].neuron.tau_syn).shape == (4, 8, 8)
+    x = (np.random.RandomState(1).rand(4, 2, 16, 16, 12) < 0.2).astype(np.uint8)
+    for ours, theirs in zip(simulate(chain, x, 1e-4), _snntorch_forward(net, x)):
+        assert ours.sum() > 0 and np.array_equal(ours, theirs)
+    assert [p.name for p in tmp_path.iterdir()] == ["net.nir"]
+
+
+def _biased_synaptic() -> torch.nn.Sequential:
+    import snntorch as snn
+    return torch.nn.Sequential(torch.nn.Linear(8, 5), snn.Synaptic(
+        alpha=0.8, beta=0.9, init_hidden=True, output=True, reset_mechanism="zero",
+        reset_delay=False))
+
+
+@pytest.mark.parametrize("make, sample, text", [
+    # snntorch's defaults: subtract reset, reset delay; refused, never imported as other dynamics
+    (lambda: _default_leaky(), torch.zeros(8),
+     "module '1' (snn.Leaky): reset_mechanism='subtract' subtracts the threshold from the "
+     "voltage after a spike; Loihi sets it to 0: set reset_mechanism='zero'"),
+    (lambda: _scalar_net(reset_delay=True), torch.zeros(2, 16, 16),
+     "module '1' (snn.Synaptic): reset_delay=True resets the voltage one step after the "
+     "spike; Loihi resets in the same step: set reset_delay=False"),
+    (_biased_synaptic, torch.zeros(8),
+     "module '0' (Linear): its bias feeds the current of '1' (snn.Synaptic), which persists; "
+     "Loihi adds a bias to the voltage: set bias=False on '0'"),
+    (lambda: torch.nn.Sequential(torch.nn.Linear(8, 5), torch.nn.ReLU()), torch.zeros(8),
+     "module '1' (ReLU): export_to_nir has no NIR node for it and would drop it"),
+])
+def test_from_snntorch_refuses_what_loihi_cannot_run(make: object, sample: torch.Tensor,
+                                                      text: str, tmp_path: Path) -> None:
+    from razor_neuro.export.nir import from_snntorch
+    from razor_neuro.export.nir.read import NirError
+
+    with pytest.raises(NirError) as info:
+        from_snntorch(make(), sample, tmp_path / "net.nir")
+    assert "\n" not in str(info.value) and text in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _default_leaky() -> torch.nn.Sequential:
+    """snntorch's README network: every setting at its default."""
+    import snntorch as snn
+    return torch.nn.Sequential(torch.nn.Linear(8, 5), snn.Leaky(beta=0.9, init_hidden=True),
+                               torch.nn.Linear(5, 3), snn.Leaky(beta=0.9, init_hidden=True,
+                                                                output=True))
