@@ -17,7 +17,7 @@ import torch
 
 from razor_neuro.export.bundle import Bundle
 from razor_neuro.export.deploy import predict, load_test_samples
-from razor_neuro.export.netfile import Network, check_run_fits, read_network_for, read_spikes
+from razor_neuro.export.netfile import Network, read_network_for, read_spikes
 from razor_neuro.export.reference import Reference
 from razor_neuro.versions import package_versions
 
@@ -151,9 +151,7 @@ def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
         states: also compare ``u`` and ``v`` (see :func:`verify_bundle`).
     """
     from razor_neuro.export.lava_graph import LavaGraph
-    network = read_network_for(net, spikes)
-    if steps is not None:
-        check_run_fits(network, steps)
+    network = read_network_for(net, spikes, steps)
     x = read_spikes(spikes, network.input_shape, steps)
     if steps is not None:
         x = x[..., :steps]

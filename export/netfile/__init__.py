@@ -17,10 +17,10 @@ exactly what netx (lava-dl 0.6) hands to Lava's processes, so that a simulator
 """
 from .ir import InputShapeUnknown, NetFileError, NetLayer, Network, NeuronParams
 from .read import read_network, read_network_for
-from .spikes import check_run_fits, read_spikes
+from .spikes import read_spikes
 from .weight_bits import optimize_weight_bits
 
 __all__ = [
     "NetFileError", "InputShapeUnknown", "NeuronParams", "NetLayer", "Network",
-    "read_network", "read_network_for", "read_spikes", "check_run_fits", "optimize_weight_bits",
+    "read_network", "read_network_for", "read_spikes", "optimize_weight_bits",
 ]

@@ -350,14 +350,12 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
     """
     _check_source(source)
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.netfile import check_run_fits, read_network_for, read_spikes
+    from razor_neuro.export.netfile import read_network_for, read_spikes
     if not Path(net).is_file():
         raise ReportError(f"{net}: no such network file")
     if not Path(spikes).is_file():
         raise ReportError(f"{spikes}: no such input spike file")
-    network = read_network_for(net, spikes)
-    if steps is not None:
-        check_run_fits(network, steps)
+    network = read_network_for(net, spikes, steps)
     x = read_spikes(spikes, network.input_shape, steps)
     if steps is not None and x.shape[-1] < steps:
         x = np.concatenate([x, np.zeros((*x.shape[:-1], steps - x.shape[-1]), x.dtype)], -1)
