@@ -483,6 +483,7 @@ def test_from_snntorch_vectorises_scalars_and_keeps_snntorch_dynamics(
     from razor_neuro.export.nir import from_snntorch
 
     net = _scalar_net()
+    net(torch.ones(3, 2, 16, 16))  # hidden states of a training step: not graph leaves
     path = from_snntorch(net, sample, tmp_path / "net.nir")
     assert net[1].alpha.shape == ()  # the user's network is not modified
     chain = read_chain(path)

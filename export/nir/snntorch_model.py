@@ -161,7 +161,10 @@ def from_snntorch(net: Any, sample: Any, path: str | os.PathLike[str],
         elif not list(module.children()) and kind not in _EXPORTED:
             raise NirError(f"module '{name}' ({kind}): export_to_nir has no NIR node for it "
                            f"and would drop it; expected {', '.join(_EXPORTED)}")
-    twin = copy.deepcopy(net)
+    # hidden states left by a training step are not graph leaves, which deepcopy refuses
+    states = [t for m in net.modules() for t in m.__dict__.get("_buffers", {}).values()
+              if t is not None and not t.is_leaf]
+    twin = copy.deepcopy(net, {id(t): t.detach().clone() for t in states})
     twin.eval()
     x = _frame(sample)
     neurons = {n: m for n, m in twin.named_modules() if type(m).__name__ in _PARAMS}
