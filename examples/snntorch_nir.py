@@ -1,4 +1,4 @@
-"""From snntorch to Lava through NIR: train, export_to_nir, import, verify, report.
+"""From snntorch to Lava through NIR: train, from_snntorch, import, verify, report.
 
     .venv/bin/python examples/snntorch_nir.py [--neuron synaptic|leaky] [--epochs N]
                                               [--out DIR] [--test-samples 64]
@@ -6,24 +6,19 @@
 1. An snntorch network (``Flatten -> Linear -> snn.Synaptic -> Linear -> snn.Synaptic``, or
    ``snn.Leaky`` with biases) is trained on razor-neuro's synthetic default (2 x 32 x 32,
    16 frames, 6 classes) with snntorch's own loss.
-2. ``snntorch.export_to_nir`` writes it as ``DIR/model.nir`` (CubaLIF or LIF nodes).
+2. ``razor_neuro.export.nir.from_snntorch`` reads the live model (each neuron's reset
+   settings, the bias into each ``Synaptic``), refuses in one line what Loihi cannot run,
+   and writes ``DIR/model.nir`` through ``snntorch.export_to_nir`` (CubaLIF or LIF nodes).
 3. ``razor-neuro import`` turns it into ``DIR/import/network.net`` and checks it on the first
    test samples: the float NIR graph next to Lava ``fixed_pt`` and the bit-exact reference.
 4. The output class of snntorch's own forward pass is compared with Lava's.
 5. ``verify --net`` and ``report --net`` run on the imported network (first 8 test samples
    back to back).
 
-snntorch conventions this relies on:
-
-* ``reset_mechanism="zero"``: Loihi sets ``v = 0`` after a spike; snntorch's default
-  subtracts the threshold, which NIR cannot say (its nodes reset to ``v_reset``) and
-  ``export_to_nir`` writes as ``v_reset = 0`` all the same.
-* ``reset_delay=False``: the reset happens in the step of the spike, as in NIR and Loihi
-  (with snntorch's default delay a Synaptic neuron also loses the next step's input).
-* per-neuron ``alpha``/``beta``/``threshold`` vectors and ``ignore_dims=[0]``: with scalars,
-  or with the batch dimension, nir 1.0's type check refuses the graph snntorch builds.
-* ``Linear(bias=False)`` before ``snn.Synaptic``: a bias feeds its current, which persists,
-  and Loihi adds a bias to the voltage; razor-neuro refuses that (``snn.Leaky`` may have one).
+The one snntorch setting to choose is Loihi's reset: ``reset_mechanism="zero"`` and
+``reset_delay=False`` (snntorch's defaults subtract the threshold and reset a step late;
+``from_snntorch`` refuses them, naming the layer).  Scalar parameters and the batch
+dimension are handled by ``from_snntorch``.
 """
 from __future__ import annotations
 
@@ -37,21 +32,20 @@ import torch
 
 def build(neuron: str, hidden: int = 64, inputs: int = 2 * 32 * 32, classes: int = 6,
           alpha: float = 0.8, beta: float = 0.9) -> torch.nn.Sequential:
-    """The snntorch network; every neuron parameter is a per-neuron vector."""
+    """The snntorch network, with Loihi's reset (to 0, in the step of the spike)."""
     import snntorch as snn
 
-    def lif(n: int, output: bool = False) -> torch.nn.Module:
-        common = dict(threshold=torch.ones(n), init_hidden=True, output=output,
-                      reset_mechanism="zero", reset_delay=False)
+    def lif(output: bool = False) -> torch.nn.Module:
+        common = dict(init_hidden=True, output=output, reset_mechanism="zero",
+                      reset_delay=False)
         if neuron == "synaptic":
-            return snn.Synaptic(alpha=torch.full((n,), alpha), beta=torch.full((n,), beta),
-                                **common)
-        return snn.Leaky(beta=torch.full((n,), beta), **common)
+            return snn.Synaptic(alpha=alpha, beta=beta, **common)
+        return snn.Leaky(beta=beta, **common)
 
-    bias = neuron == "leaky"
+    bias = neuron == "leaky"  # a bias into Synaptic's persistent current is refused
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(inputs, hidden, bias=bias),
-                               lif(hidden), torch.nn.Linear(hidden, classes, bias=bias),
-                               lif(classes, output=True))
+                               lif(), torch.nn.Linear(hidden, classes, bias=bias),
+                               lif(output=True))
 
 
 def forward(net: torch.nn.Sequential, x: torch.Tensor) -> torch.Tensor:
@@ -74,11 +68,10 @@ def predict(spikes: np.ndarray) -> np.ndarray:
 def run(out: str | Path, neuron: str = "synaptic", epochs: int = 8, train_samples: int = 720,
         test_samples: int = 64, seed: int = 0) -> dict:
     """The whole path; returns the numbers it prints (also in ``OUT/summary.json``)."""
-    import nir
     import snntorch.functional as SF
-    from snntorch.export_nir import export_to_nir
 
     from razor_neuro.data.synthetic import SyntheticEvents
+    from razor_neuro.export.nir import from_snntorch
     from razor_neuro.export.nir.importer import import_nir, nir_to_netx
     from razor_neuro.export.nir.read import read_chain
     from razor_neuro.export.verify import verify_net
@@ -102,7 +95,7 @@ def run(out: str | Path, neuron: str = "synaptic", epochs: int = 8, train_sample
             loss.backward()
             opt.step()
 
-    nir.write(out / "model.nir", export_to_nir(net, xs[:1, ..., 0], ignore_dims=[0]))
+    from_snntorch(net, xs[0, ..., 0], out / "model.nir", overwrite=True)
     xt = torch.stack([test[i][0] for i in range(test_samples)])
     yt = np.array([test[i][1] for i in range(test_samples)])
     np.save(out / "test_input.npy", xt.numpy().astype(np.uint8))

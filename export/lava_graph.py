@@ -42,6 +42,7 @@ from lava.proc.io.source import RingBuffer as Source  # noqa: E402
 
 from razor_neuro.export.processes import FrameGate, SpikeRecorder, StateRecorder  # noqa: E402
 from razor_neuro.layout import flatten_spikes  # noqa: E402
+from razor_neuro.export.lava_run import run_steps  # noqa: E402
 from razor_neuro.export.netfile import (NetLayer, Network,  # noqa: E402
                                         read_network)
 from razor_neuro.export.weights import float_parameters  # noqa: E402
@@ -226,11 +227,7 @@ class LavaGraph:
         with tempfile.TemporaryDirectory(prefix="razor-lava-") as tmp:
             sinks, gate_sinks, source = self._build(data, Path(tmp), tag, states)
             t1 = time.perf_counter()
-            try:
-                source.run(condition=RunSteps(num_steps=n_steps),
-                           run_cfg=Loihi2SimCfg(select_tag=tag))
-            finally:
-                source.stop()
+            run_steps(source, RunSteps(num_steps=n_steps), Loihi2SimCfg(select_tag=tag))
             t2 = time.perf_counter()
             starts = [self.window_start(i) for i in range(len(layers))]
             outs = [cut_windows(np.load(p), w - 1, n, T).astype(np.uint8)

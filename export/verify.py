@@ -93,7 +93,7 @@ def verify_net(net: str | Path, spikes: str | Path, steps: int | None = None,
         steps: run this many steps (default: the input's length).
         states: also compare ``u`` and ``v`` (see :func:`verify_bundle`).
     """
-    network = read_network_for(net, spikes)
+    network = read_network_for(net, spikes, steps)
     x = read_spikes(spikes, network.input_shape, steps)
     if steps is not None:
         x = x[..., :steps]

@@ -32,9 +32,18 @@ def _umask() -> int:
     return mask
 
 
-def write_file(path: str | Path, data: bytes) -> Path:
+def write_file(path: str | Path, data: bytes, replace: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same directory; the file
-    gets mode ``0o666`` less the umask, like any file the user creates."""
+    gets mode ``0o666`` less the umask, like any file the user creates.
+
+    With ``replace`` an existing ``path`` is replaced (of concurrent writers the last one
+    wins); without, the name is claimed atomically (a hard link, which fails when the name
+    exists), so of concurrent writers exactly one succeeds.
+
+    Raises:
+        OutputExists: ``replace`` is False and ``path`` exists (also when another writer
+            created it meanwhile).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -42,10 +51,16 @@ def write_file(path: str | Path, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise OutputExists(f"--out {path}: already exists (pass --overwrite to "
+                                   "replace it)") from None
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

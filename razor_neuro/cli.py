@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable, NoReturn
@@ -50,7 +51,13 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (no usage block), exit code 2."""
+    """An argument parser whose errors are one line (no usage block), exit code 2, and
+    that reads a negative number in scientific notation (``--dt -1e-4``) as a value, so
+    that the option's range check answers instead of "expected one argument"."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -101,9 +108,19 @@ def set_threads(requested: int | None) -> None:
     itself from the cores this process may use, :mod:`razor_neuro.threads`), and OpenMP
     threads sleep instead of spinning while they wait (``OMP_WAIT_POLICY=PASSIVE`` unless
     set): spinning threads of two jobs on the same cores slow both many times over
-    (``benchmarks/bench_concurrent.py``)."""
+    (``benchmarks/bench_concurrent.py``).  An ``OMP_NUM_THREADS`` that is not a positive
+    integer (``0``, ``abc``) is removed, with a note under ``--verbose``: OpenMP ignores it
+    too, after printing "Invalid value"."""
     if requested is not None:
         os.environ["OMP_NUM_THREADS"] = str(requested)
+    given = os.environ.get("OMP_NUM_THREADS")
+    if given is not None and not (re.fullmatch(r"\s*\d+(\s*,\s*\d+)*\s*", given)
+                                  and all(int(v) > 0 for v in given.split(","))):
+        # OpenMP would print "Invalid value" and use its default: ignore it here, quietly
+        del os.environ["OMP_NUM_THREADS"]
+        logging.getLogger(__name__).info(
+            "OMP_NUM_THREADS=%r is not a positive integer (or a list of them): ignored",
+            given)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
@@ -212,7 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test samples streamed in one run, or all (the test split from --start)")
     r.add_argument("--start", type=_non_negative, default=0, help="index of the first test sample")
     r.add_argument("--tag", default="fixed_pt", choices=tags, help="Lava process models")
-    r.add_argument("--out", required=True, help="directory for run.json")
+    r.add_argument("--out", required=True,
+                   help="directory for run.json, the record of the latest run: each run "
+                        "replaces it whole (atomically; of concurrent runs the last to "
+                        "finish wins)")
     r.set_defaults(func=commands.cmd_run)
 
     v = command("verify", "compare Lava and the torch reference spike for spike")
@@ -228,7 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--state", action="store_true",
                    help="also compare every layer's current u and voltage v per neuron and "
                         "step (exit 0 only when spikes and states agree)")
-    v.add_argument("--out", default=".", help="directory for verify.json")
+    v.add_argument("--out", default=".",
+                   help="directory for verify.json, the record of the latest verification: "
+                        "each run replaces it whole (atomically; of concurrent runs the last "
+                        "to finish wins)")
     v.set_defaults(func=commands.cmd_verify)
 
     rp = command("report", "measured spike counts, synaptic ops and energy "
@@ -272,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``razor-neuro`` console script.
 
     Known errors (every razor-neuro input error is a ``ValueError`` subclass; ``OSError``
-    from the operating system; Ctrl-C) print one line and return their documented exit
+    from the operating system; ``MemoryError``, a size that cannot fit: bad input; Ctrl-C)
+    print one line and return their documented exit
     code (:data:`EXIT_CODES`); ``--verbose`` re-raises them with the full traceback.
     Anything else is a bug and keeps its traceback.
     """
@@ -289,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
                 else str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         print(f"razor-neuro {args.command}: error: {text}", file=sys.stderr)
         return exit_code(exc)
+    except MemoryError:  # a size the checks up front could not foresee
+        if args.verbose:
+            raise
+        print(f"razor-neuro {args.command}: error: out of memory; expected a smaller run "
+              "(fewer --steps, --samples or --batch-size)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         if args.verbose:
             raise

@@ -111,3 +111,36 @@ def test_concurrent_writers_of_one_directory_never_fail(tmp_path: Path) -> None:
     assert errors == []
     assert sorted(p.name for p in out.iterdir()) == ["data.txt", "manifest.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["shared"]  # no temporaries left
+
+
+def _claimer(path: str, start: "multiprocessing.synchronize.Event",
+             queue: "multiprocessing.Queue[str]") -> None:
+    start.wait()
+    try:
+        write_file(path, str(os.getpid()).encode(), replace=False)
+        queue.put("wrote")
+    except OutputExists as exc:
+        queue.put(str(exc))
+
+
+def test_a_new_file_is_claimed_by_exactly_one_writer(tmp_path: Path) -> None:
+    """Issue #26 item 2: without ``replace`` the name is claimed atomically; the losers
+    get :class:`OutputExists`, the file holds the winner's bytes, no temporary is left."""
+    out = tmp_path / "y.nir"
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(5):
+        out.unlink(missing_ok=True)
+        start, queue = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_claimer, args=(str(out), start, queue)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        start.set()
+        results = [queue.get() for _ in procs]
+        for p in procs:
+            p.join()
+        assert results.count("wrote") == 1, results
+        assert all("already exists" in r for r in results if r != "wrote")
+        assert int(out.read_text()) in {p.pid for p in procs}
+        assert [p.name for p in tmp_path.iterdir()] == ["y.nir"]
+    write_file(out, b"new")  # replace=True (the default) replaces
+    assert out.read_bytes() == b"new"

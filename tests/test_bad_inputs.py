@@ -441,3 +441,124 @@ def test_ctrl_c_during_training_leaves_a_loadable_checkpoint(tmp_path: Path) -> 
     model, ckpt = load_checkpoint(out / "checkpoint.pt")
     assert ckpt.epoch >= 0 and len(ckpt.history) == ckpt.epoch + 1
     assert [p.name for p in out.iterdir()] == ["checkpoint.pt"]  # no temporaries left
+
+
+def _children(pid: int) -> list[int]:
+    """Pids of ``pid``'s children (``/proc``), empty once it has ended."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []
+    kids: list[int] = []
+    for task in tasks:
+        try:
+            kids += [int(p) for p in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def _shared_memory(pids: list[int]) -> set[str]:
+    """Names of the ``/dev/shm`` segments the processes ``pids`` have mapped."""
+    names: set[str] = set()
+    for pid in pids:
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        names.update(line.split("/dev/shm/")[1].split()[0] for line in maps.splitlines()
+                     if "/dev/shm/" in line)
+    return names
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("command, moment", [
+    ("verify", 1),          # Lava forks its first process (the shared-memory server)
+    ("verify", 6),          # process start-up, half-way
+    ("verify", "running"),  # every process up: the run itself
+    ("import", 3),          # import --check: the temporary import directory exists
+    ("report", 6),
+])
+def test_ctrl_c_during_a_lava_run_exits_130(command: str, moment: int | str, made: Path,
+                                            tmp_path: Path) -> None:
+    """Issue #26, item 5: SIGINT to the whole process group (as a terminal's Ctrl-C and
+    ``timeout -s INT`` send it) while Lava starts or runs its processes: exit 130 within
+    20 s, one line, no traceback, no file or shared-memory segment left, no process
+    left."""
+    env = Env(made, tmp_path)
+    if command == "import":
+        from razor_neuro.export.nir.exporter import export_nir
+        export_nir(env.ckpt, tmp_path / "model.nir")
+        np.save(tmp_path / "x.npy", np.random.default_rng(0).integers(0, 2, (8, 2, 32, 32, 16)))
+        argv = ["import", str(tmp_path / "model.nir"), "--check", str(tmp_path / "x.npy"),
+                "--out", str(tmp_path / "out" / "imp")]
+    else:
+        argv = [command, str(env.bundle), "--samples", "all", "--out", str(tmp_path / "out" / "o")]
+    (tmp_path / "out").mkdir()
+    before = _snapshot(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "razor_neuro.cli", *argv, "--threads", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            cwd=tmp_path, start_new_session=True,  # a process group of its own
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen: set[int] = set()
+    deadline = time.monotonic() + 600  # a bound against hanging, not a timing assertion
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        kids = _children(proc.pid)
+        seen.update(kids)
+        if moment == "running":
+            if len(kids) >= 10:  # started: wait until no new process appears for a while
+                time.sleep(1.0)
+                if len(_children(proc.pid)) == len(kids):
+                    break
+        elif len(kids) >= moment:
+            break
+        time.sleep(0.005)
+    seen.update(_children(proc.pid))
+    shm = _shared_memory([proc.pid, *seen])  # this run's segments (/dev/shm is shared)
+    assert proc.poll() is None, "the run ended before the signal"
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        stdout, stderr = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"no exit 20 s after SIGINT: {stderr[-3000:]}")
+    assert proc.returncode == 130, (stdout[-2000:], stderr[-3000:])
+    assert "Traceback" not in stdout + stderr
+    assert stderr.strip().splitlines() == [
+        f"razor-neuro {command}: interrupted; no output was written"], stderr[-3000:]
+    assert _snapshot(tmp_path) == before
+    assert list((tmp_path / "out").iterdir()) == []  # no temporary directory either
+    assert not shm & set(os.listdir("/dev/shm"))  # every segment unlinked
+    # Python's resource tracker ends on its own once its parent has gone: a bounded wait
+    deadline = time.monotonic() + 30
+    while [pid for pid in seen if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [Path(f"/proc/{pid}/cmdline").read_text() for pid in seen if _alive(pid)]
+
+
+def test_concurrent_nir_exports_to_one_new_file(made: Path, tmp_path: Path) -> None:
+    """Issue #26 item 2: two ``export --target nir`` to the same new file at once, without
+    ``--overwrite``: one writes it, the other exits 4 in one line (before, both said they
+    had written it and the file held one of the two graphs)."""
+    import nir
+
+    out = tmp_path / "y.nir"
+    cmd = [sys.executable, "-m", "razor_neuro.cli", "export", str(made / "run" / "checkpoint.pt"),
+           "--target", "nir", "--out", str(out)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=ENV) for _ in range(2)]
+    results = sorted((p.wait(timeout=600), p.communicate()[1]) for p in procs)
+    assert [rc for rc, _ in results] == [0, 4], results
+    assert results[0][1] == ""
+    assert results[1][1].splitlines() == [
+        f"razor-neuro export: error: --out {out}: already exists (pass --overwrite to replace it)"]
+    assert nir.read(out).metadata["source"] == "razor-neuro"  # a complete graph
+    assert [p.name for p in tmp_path.iterdir()] == ["y.nir"]  # no temporary left

@@ -255,3 +255,282 @@ def test_snntorch_example_short(neuron: str, tmp_path: Path) -> None:
     assert 0.0 <= s["class_agreement_snntorch_lava"] <= 1.0
     assert (tmp_path / "report" / "report.md").is_file()
     assert json.loads((tmp_path / "summary.json").read_text()) == s
+
+
+# ---- issue #26: refusals through the CLI, one line, nothing changed
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def _refused(argv: list[str], root: Path, capsys: pytest.CaptureFixture, code: int) -> str:
+    """Run the CLI; it must exit ``code`` with one stderr line, no traceback, and leave
+    every file under ``root`` as it was (nothing new, nothing missing).  Returns the line."""
+    capsys.readouterr()
+    before = _tree(root)
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse's refusals
+        rc = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "Warning" not in err
+    assert rc == code, err
+    assert len(err.splitlines()) == 1, err
+    assert _tree(root) == before
+    return err.strip()
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    """``tmp_path/good.nir`` (:func:`_graph`) and ``tmp_path/chk.npy`` (2 samples x 8 steps)."""
+    nir.write(tmp_path / "good.nir", _graph())
+    np.save(tmp_path / "chk.npy", np.random.default_rng(0).integers(0, 2, (2, 4, 8), np.uint8))
+    return tmp_path / "good.nir"
+
+
+def test_import_overwrite_keeps_the_check_input(good: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """Item 1: ``--overwrite`` must not delete a ``--check`` file that sits in ``--out``."""
+    out = tmp_path / "out" / "x"
+    assert main(["import", str(good), "--out", str(out)]) == 0
+    (out / "myinput.npy").write_bytes((tmp_path / "chk.npy").read_bytes())
+    line = _refused(["import", str(good), "--out", str(out), "--check",
+                     str(out / "myinput.npy"), "--overwrite"], tmp_path, capsys, 4)
+    assert f"--out {out}: holds the input {out / 'myinput.npy'}" in line
+
+
+def test_report_overwrite_keeps_a_profile_it_reads(good: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Item 1, every command: a ``--profile`` TOML inside the report being replaced."""
+    assert main(["import", str(good), "--out", str(tmp_path / "imp")]) == 0
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / "report.json").write_text('{"format": "razor-neuro-report/1"}')
+    (rep / "mine.toml").write_bytes((ROOT / "hw_profiles" / "loihi1.toml").read_bytes())
+    line = _refused(["report", "--net", str(tmp_path / "imp" / "network.net"), "--input",
+                     str(tmp_path / "chk.npy"), "--profile", str(rep / "mine.toml"), "--out",
+                     str(rep), "--overwrite"], tmp_path, capsys, 4)
+    assert "holds the input" in line and "mine.toml" in line
+
+
+@pytest.fixture
+def imported(good: Path, tmp_path: Path) -> Path:
+    """:func:`_graph` imported: ``tmp_path/imp/network.net`` (4 inputs, 3 neurons), and
+    ``tmp_path/x.npy``, a dense netx input [4, 8]."""
+    assert main(["import", str(good), "--out", str(tmp_path / "imp")]) == 0
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).integers(0, 2, (4, 8), np.uint8))
+    return tmp_path / "imp" / "network.net"
+
+
+@pytest.mark.parametrize("command", ["verify", "report"])
+def test_huge_steps_are_bad_input_before_any_allocation(
+        command: str, imported: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Item 6: ``--steps 1e12`` was an ``_ArrayMemoryError`` traceback and exit 1
+    ("mismatch"); now exit 2, one line, before the input is padded."""
+    line = _refused([command, "--net", str(imported), "--input", str(tmp_path / "x.npy"),
+                     "--steps", "1000000000000", "--out", str(tmp_path / "o")], tmp_path,
+                    capsys, 2)
+    need = 7 * 10**12 * 8 / 2**30  # (4 inputs + 3 neurons) x steps x one float64
+    assert f"razor-neuro {command}: error: --steps 1000000000000: a run of 1000000000000 " \
+           f"steps over 7 neurons needs at least {need:,.1f} GiB" in line
+
+
+def _scheduled(tmp_path: Path, record: dict) -> Path:
+    """:func:`_graph` with ``record`` as its ``razor_schedule`` metadata."""
+    graph = _graph()
+    graph.metadata = {"razor_schedule": json.dumps(record)}
+    nir.write(tmp_path / "sched.nir", graph)
+    return tmp_path / "sched.nir"
+
+
+def _entry(mask: list[int]) -> dict:
+    return {"stage": 0, "synapse": "fc", "neuron": "lif", "keep_mask": mask,
+            "keep_ratio": float(np.mean(mask)) if mask else 0.0}
+
+
+@pytest.mark.parametrize("record, text", [
+    # item 3: the last entry won, so the stage ran unpruned while import.json listed the first
+    ({"frames": 4, "layers": [_entry([1, 0, 1, 0]), _entry([1, 1, 1, 1])]},
+     "stage 0 is listed twice"),
+    ({"frames": 0, "layers": [_entry([])]}, "frames 0; expected an integer >= 1"),   # item 4
+    ({"frames": 0, "layers": []}, "frames 0; expected an integer >= 1"),
+    ({"frames": 4, "layers": [dict(_entry([1, 0, 1, 0]), stage=-1)]},
+     "stage -1; the graph has stages 0..0"),
+])
+def test_schedule_metadata_edited_by_hand_is_refused(record: dict, text: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    path = _scheduled(tmp_path, record)
+    line = _refused(["import", str(path), "--out", str(tmp_path / "imp")], tmp_path, capsys, 2)
+    assert f"{path}: metadata 'razor_schedule': {text}" in line
+
+
+def _empty_layer() -> nir.NIRGraph:
+    """Item 7: a 0 x 4 Linear into a 0-neuron CubaLIF."""
+    z = np.zeros(0)
+    nodes = {"input": nir.Input(input_type={"input": np.array([4])}),
+             "fc": nir.Linear(weight=np.zeros((0, 4))),
+             "lif": nir.CubaLIF(tau_syn=z + 5e-4, tau_mem=z + 1e-3, r=z + 10, v_leak=z,
+                                v_threshold=z + 1, w_in=z + 5),
+             "output": nir.Output(output_type={"output": np.array([0])})}
+    return nir.NIRGraph(nodes=nodes, edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")],
+                        type_check=False)
+
+
+def _with_dt(dt: float) -> nir.NIRGraph:
+    graph = _graph()
+    graph.metadata = {"dt": dt}
+    return graph
+
+
+@pytest.mark.parametrize("graph, options, text", [
+    (_empty_layer, [], "node 'fc' (Linear): weight of shape (0, 4) has no output"),   # item 7
+    # item 8: the NIR node and --dt, not a temporary file that no longer exists
+    (_graph, ["--dt", "1e-9"], "node 'lif' (CubaLIF) after 'fc': dt 1e-09 s (--dt) makes "
+                               "every weight of 'fc' round to 0"),
+    # item 9: the metadata field, not --dt the user never passed
+    (lambda: _with_dt(-1.0), [], "metadata 'dt' -1.0; expected a positive number of seconds"),
+    (lambda: _with_dt(0.0), [], "metadata 'dt' 0.0; expected a positive number of seconds"),
+])
+def test_import_messages_name_the_node_or_field(graph: object, options: list[str], text: str,
+                                                tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    nir.write(tmp_path / "g.nir", graph())
+    line = _refused(["import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "imp"),
+                     *options], tmp_path, capsys, 2)
+    assert line.startswith(f"razor-neuro import: error: {tmp_path / 'g.nir'}: ") and text in line
+    assert "--dt" in text or "--dt" not in line.split("(or pass --dt)")[0]
+
+
+def test_negative_dt_reaches_the_range_check(good: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    """Item 10: ``--dt -1e-4`` was argparse's "expected one argument"."""
+    line = _refused(["import", str(good), "--out", str(tmp_path / "imp"), "--dt", "-1e-4"],
+                    tmp_path, capsys, 2)
+    assert line == "razor-neuro import: error: --dt -0.0001: expected a positive number of seconds"
+
+
+def test_check_input_of_complex_numbers_is_refused(good: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """Item 11: a complex ``--check`` array was cast with a ComplexWarning."""
+    np.save(tmp_path / "c.npy", np.ones((2, 4, 8), np.complex64))
+    line = _refused(["import", str(good), "--out", str(tmp_path / "imp"), "--check",
+                     str(tmp_path / "c.npy")], tmp_path, capsys, 2)
+    assert f"--check {tmp_path / 'c.npy'}: dtype complex64; expected [N, 4, T]" in line
+
+
+def test_single_sample_check_keeps_stderr_clean(good: Path, tmp_path: Path) -> None:
+    """Item 11: one sample ``[4, T]`` passed but printed torch's 2-line UserWarning (a
+    read-only broadcast handed to torch); a fresh process, as the warning shows once."""
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "one.npy", np.load(tmp_path / "chk.npy")[0])
+    done = subprocess.run([sys.executable, "-m", "razor_neuro.cli", "import", str(good),
+                           "--out", str(tmp_path / "imp"), "--check", str(tmp_path / "one.npy"),
+                           "--threads", "1"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads((tmp_path / "imp" / "import.json").read_text())["check"]["samples"] == 1
+
+
+def test_verify_json_is_the_log_of_the_latest_run(imported: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    """Item 13, as documented (README, ``verify --help``): each verify replaces
+    ``verify.json`` whole with its own record; nothing else is left in ``--out``."""
+    out = tmp_path / "v"
+    np.save(tmp_path / "y.npy", np.ones((4, 5), np.uint8))
+    assert main(["verify", "--net", str(imported), "--input", str(tmp_path / "x.npy"),
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "verify.json").read_text())["steps"] == 8
+    assert main(["verify", "--net", str(imported), "--input", str(tmp_path / "y.npy"),
+                 "--out", str(out)]) == 0
+    record = json.loads((out / "verify.json").read_text())
+    assert record["steps"] == 5 and record["input"] == str(tmp_path / "y.npy")
+    assert [p.name for p in out.iterdir()] == ["verify.json"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["verify", "--help"])
+    assert "each run replaces it whole" in " ".join(capsys.readouterr().out.split())
+
+
+# ---- issue #26: from_snntorch reads the model, not the lossy file
+
+def _scalar_net(**neuron: object) -> torch.nn.Sequential:
+    """:func:`_snntorch_net` with scalar parameters and ``neuron`` settings for every
+    neuron (Loihi's reset unless overridden)."""
+    import snntorch as snn
+
+    torch.manual_seed(0)
+    common = dict(init_hidden=True, reset_mechanism="zero", reset_delay=False) | neuron
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, stride=2, padding=1, bias=False),
+        snn.Synaptic(alpha=0.7, beta=0.9, **common),
+        torch.nn.Flatten(),
+        torch.nn.Linear(256, 24, bias=False),
+        snn.Synaptic(alpha=0.8, beta=0.9, **common),
+        torch.nn.Linear(24, 5),
+        snn.Leaky(beta=0.9, output=True, **common))
+    with torch.no_grad():
+        for m in net:
+            if hasattr(m, "weight"):
+                m.weight.mul_(3)
+    return net
+
+
+@pytest.mark.parametrize("sample", [torch.zeros(2, 16, 16), torch.zeros(1, 2, 16, 16)])
+def test_from_snntorch_vectorises_scalars_and_keeps_snntorch_dynamics(
+        sample: torch.Tensor, tmp_path: Path) -> None:
+    from razor_neuro.export.nir import from_snntorch
+
+    net = _scalar_net()
+    net(torch.ones(3, 2, 16, 16))  # hidden states of a training step: not graph leaves
+    path = from_snntorch(net, sample, tmp_path / "net.nir")
+    assert net[1].alpha.shape == ()  # the user's network is not modified
+    chain = read_chain(path)
+    assert [type(s.neuron).__name__ for s in chain.stages] == ["CubaLIF", "CubaLIF", "LIF"]
+    assert chain.input_shape == (2, 16, 16) and chain.metadata["dt"] == 1e-4
+    assert np.asarray(chain.stages[0].neuron.tau_syn).shape == (4, 8, 8)
+    x = (np.random.RandomState(1).rand(4, 2, 16, 16, 12) < 0.2).astype(np.uint8)
+    for ours, theirs in zip(simulate(chain, x, 1e-4), _snntorch_forward(net, x)):
+        assert ours.sum() > 0 and np.array_equal(ours, theirs)
+    assert [p.name for p in tmp_path.iterdir()] == ["net.nir"]
+
+
+def _biased_synaptic() -> torch.nn.Sequential:
+    import snntorch as snn
+    return torch.nn.Sequential(torch.nn.Linear(8, 5), snn.Synaptic(
+        alpha=0.8, beta=0.9, init_hidden=True, output=True, reset_mechanism="zero",
+        reset_delay=False))
+
+
+@pytest.mark.parametrize("make, sample, text", [
+    # snntorch's defaults: subtract reset, reset delay; refused, never imported as other dynamics
+    (lambda: _default_leaky(), torch.zeros(8),
+     "module '1' (snn.Leaky): reset_mechanism='subtract' subtracts the threshold from the "
+     "voltage after a spike; Loihi sets it to 0: set reset_mechanism='zero'"),
+    (lambda: _scalar_net(reset_delay=True), torch.zeros(2, 16, 16),
+     "module '1' (snn.Synaptic): reset_delay=True resets the voltage one step after the "
+     "spike; Loihi resets in the same step: set reset_delay=False"),
+    (_biased_synaptic, torch.zeros(8),
+     "module '0' (Linear): its bias feeds the current of '1' (snn.Synaptic), which persists; "
+     "Loihi adds a bias to the voltage: set bias=False on '0'"),
+    (lambda: torch.nn.Sequential(torch.nn.Linear(8, 5), torch.nn.ReLU()), torch.zeros(8),
+     "module '1' (ReLU): export_to_nir has no NIR node for it and would drop it"),
+])
+def test_from_snntorch_refuses_what_loihi_cannot_run(make: object, sample: torch.Tensor,
+                                                      text: str, tmp_path: Path) -> None:
+    from razor_neuro.export.nir import from_snntorch
+    from razor_neuro.export.nir.read import NirError
+
+    with pytest.raises(NirError) as info:
+        from_snntorch(make(), sample, tmp_path / "net.nir")
+    assert "\n" not in str(info.value) and text in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _default_leaky() -> torch.nn.Sequential:
+    """snntorch's README network: every setting at its default."""
+    import snntorch as snn
+    return torch.nn.Sequential(torch.nn.Linear(8, 5), snn.Leaky(beta=0.9, init_hidden=True),
+                               torch.nn.Linear(5, 3), snn.Leaky(beta=0.9, init_hidden=True,
+                                                                output=True))

@@ -63,3 +63,20 @@ def test_cli_threads_option_sets_omp(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # a user's choice is kept
     set_threads(3)
     assert os.environ["OMP_NUM_THREADS"] == "3" and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "-2", "2,x"])
+def test_invalid_omp_num_threads_is_ignored_without_noise(value: str, tmp_path: Path) -> None:
+    """Issue #26 item 12: OpenMP printed "Invalid value" and went on; now the value is
+    ignored (a note under --verbose) and stderr holds only the command's own line."""
+    (tmp_path / "junk.pt").write_text("not a checkpoint\n")  # loads torch, then exit 3
+    cmd = [sys.executable, "-m", "razor_neuro.cli", "export", str(tmp_path / "junk.pt"),
+           "--out", str(tmp_path / "b")]
+    env = {**os.environ, "OMP_NUM_THREADS": value}
+    quiet = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 3
+    assert quiet.stderr.splitlines() == [quiet.stderr.strip()] and "libgomp" not in quiet.stderr
+    assert "not a readable torch checkpoint" in quiet.stderr
+    verbose = subprocess.run(cmd + ["--verbose"], capture_output=True, text=True, env=env)
+    assert f"OMP_NUM_THREADS={value!r} is not a positive integer" in verbose.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.pt"]

@@ -12,7 +12,8 @@ exactly what netx (lava-dl 0.6) hands to Lava's processes, so that a simulator
 * :mod:`.blocks`: one reader per block kind (input, flatten, conv, dense), and the
   neuron and bias readers they share;
 * :mod:`.weight_bits`: netx's ``optimize_weight_bits`` for dense weights;
-* :mod:`.spikes`: :func:`read_spikes`, input spike files.
+* :mod:`.spikes`: :func:`read_spikes`, input spike files, and :func:`check_run_fits`,
+  the memory a run of so many steps needs.
 """
 from razor_neuro.export.netfile.ir import InputShapeUnknown, NetFileError, NetLayer, Network, NeuronParams
 from razor_neuro.export.netfile.read import read_network, read_network_for

@@ -12,6 +12,7 @@ import numpy as np
 from razor_neuro.export.netfile.blocks import (SUPPORTED, Walk, read_conv, read_dense, read_flatten, read_input,
                      read_str)
 from razor_neuro.export.netfile.ir import InputShapeUnknown, NetFileError, Network, one_line
+from razor_neuro.export.netfile.spikes import check_run_fits
 
 __all__ = ["read_network", "read_network_for"]
 
@@ -83,14 +84,23 @@ def _walk(handle: Any, name: str, given_shape: Optional[Sequence[int]]) -> Netwo
 
 
 def read_network_for(net: "str | os.PathLike[str]",
-                     spikes: "str | os.PathLike[str]") -> Network:
-    """Read a netx network to run on the spike file ``spikes``: a network whose first
-    layer has no Input block takes its input shape from a dense ``[*input_shape, T]``
-    array.  Every other fault of the network is reported as itself.
+                     spikes: "str | os.PathLike[str]", steps: Optional[int] = None) -> Network:
+    """Read a netx network to run on the spike file ``spikes`` (for ``steps`` steps, when
+    given): a network whose first layer has no Input block takes its input shape from a
+    dense ``[*input_shape, T]`` array.  Every other fault of the network is reported as
+    itself.
 
     Raises:
-        NetFileError: as :func:`read_network`, or an unreadable spike file.
+        NetFileError: as :func:`read_network`, an unreadable spike file, or ``steps`` that
+            cannot fit in memory (:func:`~.spikes.check_run_fits`, before any allocation).
     """
+    network = _network_for(net, spikes)
+    if steps is not None:
+        check_run_fits(network, steps)
+    return network
+
+
+def _network_for(net: "str | os.PathLike[str]", spikes: "str | os.PathLike[str]") -> Network:
     try:
         return read_network(net)
     except InputShapeUnknown as exc:

@@ -11,7 +11,40 @@ import numpy as np
 from razor_neuro.layout import swap_spike_order
 from razor_neuro.export.netfile.ir import NetFileError, one_line
 
-__all__ = ["read_spikes"]
+__all__ = ["read_spikes", "check_run_fits", "BYTES_PER_NEURON_STEP"]
+
+#: the least memory a run keeps per neuron (input and layers) and step: one float64 record
+#: (Lava's recorders hold one per step; the reference and the comparison more)
+BYTES_PER_NEURON_STEP = 8
+
+
+def _available_bytes() -> int:
+    """Memory the operating system can still give (``MemAvailable``, else free pages)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def check_run_fits(network: "object", steps: int, option: str = "--steps") -> None:
+    """Refuse, before anything is allocated, a run of ``steps`` steps whose least memory
+    (:data:`BYTES_PER_NEURON_STEP` per neuron of ``network``'s input and layers and per
+    step) exceeds the memory available.
+
+    Raises:
+        NetFileError: one line naming ``option``, the need and what is available.
+    """
+    neurons = int(np.prod(network.input_shape)) + sum(  # type: ignore[attr-defined]
+        int(np.prod(layer.output_shape)) for layer in network.layers)  # type: ignore[attr-defined]
+    need, have = steps * neurons * BYTES_PER_NEURON_STEP, _available_bytes()
+    if need > have:
+        raise NetFileError(f"{option} {steps}: a run of {steps} steps over {neurons} neurons "
+                           f"needs at least {need / 2**30:,.1f} GiB; {have / 2**30:,.1f} GiB "
+                           f"of memory is available (expected fewer steps)")
 
 
 def read_spikes(path: "str | os.PathLike[str]",

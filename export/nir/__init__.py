@@ -9,4 +9,9 @@
 * :mod:`.importer` - ``razor-neuro import``: NIR file -> ``DIR/network.net`` +
   ``DIR/import.json`` (and the ``--check`` against the float simulation).
 * :mod:`.exporter` - ``razor-neuro export --target nir``: a Razor checkpoint -> NIR file.
+* :mod:`.snntorch_model` - :func:`from_snntorch`: a live snntorch network -> NIR file, its
+  neurons' settings read from the model and checked (the file cannot carry them).
 """
+from razor_neuro.export.nir.snntorch_model import from_snntorch
+
+__all__ = ["from_snntorch"]

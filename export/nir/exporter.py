@@ -122,7 +122,8 @@ def export_nir(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str],
 
     Raises:
         CheckpointError: as for ``--target loihi-sim``.
-        OutputExists: ``out`` exists (without ``overwrite``, or it is not a NIR file).
+        OutputExists: ``out`` exists (without ``overwrite``, or it is not a NIR file); also
+            when a concurrent export created it first (the name is claimed atomically).
         NirError: a network razor-neuro cannot write as NIR (never from ``train``).
     """
     import h5py
@@ -151,5 +152,5 @@ def export_nir(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str],
             graph = _graph(bundle.network, raw, bundle.frames, bundle.gates,
                            int(bundle.manifest["n_classes"]), dt)
         nir.write(Path(tmp) / "model.nir", graph)
-        write_file(out, (Path(tmp) / "model.nir").read_bytes())
+        write_file(out, (Path(tmp) / "model.nir").read_bytes(), replace=overwrite)
     return out

@@ -35,15 +35,23 @@ SCHEDULE_KEY = "razor_schedule"
 
 def resolve_dt(chain: Chain, dt: float | None) -> tuple[float, str]:
     """The step in seconds and where it came from: ``--dt``, the graph's ``metadata['dt']``,
-    or :data:`DEFAULT_DT` (snntorch's)."""
+    or :data:`DEFAULT_DT` (snntorch's).
+
+    Raises:
+        NirError: a ``metadata['dt']`` that is not a positive number (naming the field).
+    """
     if dt is not None:
         return float(dt), "--dt"
     if "dt" in chain.metadata:
         try:
-            return float(np.asarray(chain.metadata["dt"]).reshape(-1)[0]), "graph metadata 'dt'"
+            value = float(np.asarray(chain.metadata["dt"]).reshape(-1)[0])
         except (TypeError, ValueError, IndexError):
-            raise NirError(f"{chain.path}: metadata 'dt' {chain.metadata['dt']!r} is not a "
-                           f"number; pass --dt") from None
+            value = float("nan")
+        if not np.isfinite(value) or value <= 0:
+            raise NirError(f"{chain.path}: metadata 'dt' {chain.metadata['dt']!r}; expected "
+                           f"a positive number of seconds (or pass --dt)")
+        return value, "graph metadata 'dt'"
+
     return DEFAULT_DT, "default (snntorch's export_to_nir uses dt = 1e-4 s)"
 
 
@@ -53,8 +61,9 @@ def schedule_gates(chain: Chain) -> tuple[dict[int, np.ndarray], dict[str, Any] 
     ``{}`` for graphs without one).
 
     Raises:
-        NirError: a schedule that is not JSON, names other nodes, or holds masks of the
-            wrong length or values other than 0/1.
+        NirError: a schedule that is not JSON, has fewer than 1 frame, lists a stage
+            twice, names other nodes, or holds masks of the wrong length or values other
+            than 0/1.
     """
     raw = chain.metadata.get(SCHEDULE_KEY)
     if raw is None:
@@ -63,9 +72,17 @@ def schedule_gates(chain: Chain) -> tuple[dict[int, np.ndarray], dict[str, Any] 
     try:
         record = json.loads(raw if isinstance(raw, str) else bytes(raw).decode())
         frames = int(record["frames"])
+        if frames < 1:
+            raise NirError(f"{where}: frames {record['frames']!r}; expected an integer >= 1")
         gates = {}
         for entry in record["layers"]:
             i = int(entry["stage"])
+            if i in gates:
+                raise NirError(f"{where}: stage {i} is listed twice; expected one entry "
+                               f"per gated stage")
+            if not 0 <= i < len(chain.stages):
+                raise NirError(f"{where}: stage {i}; the graph has stages 0.."
+                               f"{len(chain.stages) - 1}")
             stage = chain.stages[i]
             if (entry["synapse"], entry["neuron"]) != (stage.synapse_name, stage.neuron_name):
                 raise NirError(f"{where}: stage {i} names nodes '{entry['synapse']}', "
@@ -125,7 +142,8 @@ def read_check_input(path: str | os.PathLike[str], chain: Chain) -> np.ndarray:
     ``[*input_shape, T]`` in NIR order ((C, H, W) or (n,)), values 0/1.
 
     Raises:
-        NirError: unreadable file, wrong shape or non-binary values (naming the file).
+        NirError: unreadable file, a dtype that is not real numbers (complex, text,
+            objects), wrong shape or non-binary values (naming the file).
     """
     name = os.fspath(path)
     expect = f"expected [N, {', '.join(map(str, chain.input_shape))}, T] spikes 0/1 (NIR order)"
@@ -134,6 +152,8 @@ def read_check_input(path: str | os.PathLike[str], chain: Chain) -> np.ndarray:
     except Exception as exc:
         raise NirError(f"--check {name}: cannot read ({' '.join(str(exc).split())}); "
                        f"{expect}") from None
+    if x.dtype.kind not in "biuf":
+        raise NirError(f"--check {name}: dtype {x.dtype}; {expect} as real numbers")
     if x.ndim == len(chain.input_shape) + 1:
         x = x[None]
     if x.ndim != len(chain.input_shape) + 2 or tuple(x.shape[1:-1]) != chain.input_shape \
@@ -207,15 +227,18 @@ def import_nir(path: str | os.PathLike[str], out: str | os.PathLike[str],
 
     Raises:
         NirError: a graph or input razor-neuro cannot import (nothing is written).
-        OutputExists, OutputUnwritable: see :func:`razor_neuro.atomic.write_dir`.
+        OutputExists: see :func:`razor_neuro.atomic.write_dir`; also when ``out`` holds
+            ``path`` or ``check_input`` (``--overwrite`` would delete them).
+        OutputUnwritable: see :func:`razor_neuro.atomic.write_dir`.
     """
     from razor_neuro.export.netfile import read_network
 
-    check_replaceable(out, overwrite, "import.json", FORMAT, inputs=(path,))
+    check_replaceable(out, overwrite, "import.json", FORMAT,
+                      inputs=(path,) + (() if check_input is None else (check_input,)))
     check_writable(out, "--out", into=False)
     chain = read_chain(path)
     step, dt_from = resolve_dt(chain, dt)
-    layers = quantise_chain(chain, step)
+    layers = quantise_chain(chain, step, dt_from)
     gates, schedule = schedule_gates(chain)
     x = None if check_input is None else read_check_input(check_input, chain)
     if x is not None and schedule is not None and x.shape[-1] != int(schedule["frames"]):

@@ -37,8 +37,8 @@ Refused with one line naming the node: ``v_leak`` or ``v_reset`` other than 0 (L
 neither), non-positive thresholds, ``dt / tau`` outside [0, 1], per-neuron decays that
 differ within a layer, a gain that is 0 or not finite, an Affine/Conv2d bias into a
 CubaLIF whose current persists (Loihi adds its bias to the voltage, not the current),
-all-zero weights (netx cannot load them), a layer whose largest weight moves the voltage
-by more than 254 thresholds.
+all-zero weights or weights that all round to 0 at this ``dt`` (netx cannot load them), a
+layer whose largest weight moves the voltage by more than 254 thresholds.
 
 Errors are stored per layer (:attr:`LoihiLayer.errors`): weight and bias errors in units
 of the threshold (what one input spike's error does to a neuron), the weights' relative
@@ -161,7 +161,7 @@ def _is_int(x: np.ndarray) -> bool:
     return bool(np.all(np.abs(x - np.round(x)) <= _TOL * np.maximum(1.0, np.abs(x))))
 
 
-def _quantise_stage(stage: Stage, dt: float, path: str) -> LoihiLayer:
+def _quantise_stage(stage: Stage, dt: float, path: str, dt_from: str) -> LoihiLayer:
     where = (f"{path}: node '{stage.neuron_name}' ({type(stage.neuron).__name__}) after "
              f"'{stage.synapse_name}'")
     terms = neuron_terms(stage, dt, where)
@@ -210,6 +210,11 @@ def _quantise_stage(stage: Stage, dt: float, path: str) -> LoihiLayer:
                            f"{0 if b_norm is None else np.abs(b_norm).max():.4g}); Loihi's "
                            f"8-bit weights and 13-bit bias reach {WEIGHT_MAX} and {BIAS_MAX}")
         w_int = (WEIGHT_STEP * np.round(w_norm * scale / WEIGHT_STEP)).astype(np.int64)
+    if not np.any(w_int):
+        raise NirError(f"{where}: dt {dt:g} s ({dt_from}) makes every weight of "
+                       f"'{stage.synapse_name}' round to 0 (one input spike moves the voltage "
+                       f"by at most {np.abs(w_norm).max():.3g} thresholds); expected the step "
+                       f"the graph was made for")
     b_int = None if b_norm is None else np.round(b_norm * scale).astype(np.int64)
     target = w_norm * scale
     errors: dict[str, Any] = {
@@ -227,13 +232,14 @@ def _quantise_stage(stage: Stage, dt: float, path: str) -> LoihiLayer:
     return LoihiLayer(stage, w_int, b_int, scale, i_decay, v_decay, bool(exact), errors)
 
 
-def quantise_chain(chain: Chain, dt: float) -> list[LoihiLayer]:
-    """Quantise every stage of ``chain`` for step ``dt`` (seconds).
+def quantise_chain(chain: Chain, dt: float, dt_from: str = "--dt") -> list[LoihiLayer]:
+    """Quantise every stage of ``chain`` for step ``dt`` (seconds); ``dt_from`` says where
+    ``dt`` came from, for the messages.
 
     Raises:
         NirError: ``dt`` not positive, or a stage Loihi cannot represent (one line naming
             the node and the reason).
     """
     if not np.isfinite(dt) or dt <= 0:
-        raise NirError(f"--dt {dt}: expected a positive number of seconds")
-    return [_quantise_stage(stage, dt, chain.path) for stage in chain.stages]
+        raise NirError(f"{dt_from} {dt}: expected a positive number of seconds")
+    return [_quantise_stage(stage, dt, chain.path, dt_from) for stage in chain.stages]

@@ -285,6 +285,9 @@ def chain_from_graph(graph: Any, path: str = "<graph>") -> Chain:
                     raise NirError(f"{where}: weight of shape {w.shape} does not take "
                                    f"{shape[0]} inputs")
                 out = (int(w.shape[0]),)
+                if out[0] < 1:
+                    raise NirError(f"{where}: weight of shape {w.shape} has no output; "
+                                   f"expected at least one neuron")
                 pending = (name, node, "dense", None, shape, out)
             if bias is not None and np.asarray(bias).size != out[0]:
                 raise NirError(f"{where}: bias of shape {np.asarray(bias).shape}; expected "

@@ -29,7 +29,7 @@ __all__ = ["simulate"]
 
 def _t(value: object, shape: tuple[int, ...]) -> torch.Tensor:
     arr = np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
-    return torch.from_numpy(np.ascontiguousarray(arr))
+    return torch.from_numpy(np.array(arr))  # a copy: a broadcast view is read-only
 
 
 def simulate(chain: Chain, x: np.ndarray, dt: float,

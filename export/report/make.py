@@ -64,9 +64,12 @@ def _profiles(profile: str, ann_profile: str) -> tuple[HardwareProfile, Hardware
     return prof, ann
 
 
-def _prepare(out: str | Path, overwrite: bool, inputs: Sequence[str | Path]) -> None:
-    """Refuse an ``out`` that is not replaceable or not writable, before any simulation."""
-    check_replaceable(out, overwrite, "report.json", FORMAT, tuple(inputs))
+def _prepare(out: str | Path, overwrite: bool, inputs: Sequence[str | Path | None]) -> None:
+    """Refuse an ``out`` that is not replaceable or not writable, or that holds one of
+    the files ``inputs`` the report reads (a profile is a name or a file), before any
+    simulation."""
+    check_replaceable(out, overwrite, "report.json", FORMAT,
+                      tuple(p for p in inputs if p is not None and Path(p).exists()))
     check_writable(out, "--out", into=False)
 
 
@@ -128,7 +131,7 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
     from razor_neuro.export.deploy import load_test_samples
     prof, ann = _profiles(profile, ann_profile)
     hw = _hardware(hw_model, hw_arch, verbose)
-    _prepare(out, overwrite, [p for p in (bundle, compare) if p is not None])
+    _prepare(out, overwrite, [bundle, compare, profile, ann_profile])
     b = load_bundle(bundle)
     other_b = load_bundle(compare) if compare is not None else None
     if other_b is not None:
@@ -161,6 +164,6 @@ def report_net(out: str | Path, net: str | Path, spikes: str | Path,
     """
     prof, ann = _profiles(profile, ann_profile)
     hw = _hardware(hw_model, hw_arch, verbose)
-    _prepare(out, overwrite, [net, spikes])
+    _prepare(out, overwrite, [net, spikes, profile, ann_profile])
     return _write(out, measure_net(net, spikes, steps, source, device, hw), prof, ann, None,
                   overwrite)

@@ -345,7 +345,7 @@ def measure_net(net: str | Path, spikes: str | Path, steps: Optional[int] = None
         raise ReportError(f"{net}: no such network file")
     if not Path(spikes).is_file():
         raise ReportError(f"{spikes}: no such input spike file")
-    network = read_network_for(net, spikes)
+    network = read_network_for(net, spikes, steps)
     x = read_spikes(spikes, network.input_shape, steps)
     if steps is not None and x.shape[-1] < steps:
         x = np.concatenate([x, np.zeros((*x.shape[:-1], steps - x.shape[-1]), x.dtype)], -1)
