@@ -86,12 +86,13 @@ def mean(values: list[float]) -> str:
     return common.num(statistics.fmean(values))
 
 
-def rows_for(dataset: str, cells: list[tuple[str, str, str]], runs: dict, deployed: dict
-             ) -> list[list[str]]:
-    """One row per (keep, mode, schedule) with every seed trained and deployed."""
+def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, ...],
+             runs: dict, deployed: dict) -> list[list[str]]:
+    """One row per (keep, mode, schedule): the given seeds that are trained and deployed."""
     rows = []
+    every = seeds
     for keep, mode, schedule in cells:
-        seeds = [s for s in SEEDS[dataset] if job(dataset, s, keep, mode, schedule) in deployed]
+        seeds = [s for s in every if job(dataset, s, keep, mode, schedule) in deployed]
         if not seeds:
             continue
         ms = [runs[job(dataset, s, keep, mode, schedule)] for s in seeds]
@@ -117,6 +118,8 @@ def main(argv=None) -> int:
     p.add_argument("--keeps", default="0.5,0.25", help="comma-separated keep ratios")
     p.add_argument("--modes", default="gate,skip", help="comma-separated prune modes")
     p.add_argument("--schedules", default="razor", help="comma-separated schedule names")
+    p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE rows, "
+                   "comma-separated (e.g. 0.5:skip:first)")
     p.add_argument("--seeds", default=None, help="comma-separated (default: per dataset)")
     p.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2)")
     args = common.parse(p, argv)
@@ -126,12 +129,15 @@ def main(argv=None) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     cells = [(k, m, s) for k in args.keeps.split(",") for m in args.modes.split(",")
              for s in args.schedules.split(",")]
+    cells += [tuple(c.split(":")) for c in args.extra_cells.split(",") if c]
     datasets = args.datasets.split(",")
     seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
                  if args.seeds else SEEDS[d]) for d in datasets}
     # every seed's keep-1.0 run first: each row is reported against it
     todo = [job(d, s, "1.0") for d in datasets for s in seeds[d]]
-    todo += [job(d, s, *cell) for cell in cells for d in datasets for s in seeds[d]]
+    # the oracle needs a data set that knows its informative frames (synthetic only)
+    todo += [job(d, s, *cell) for cell in cells for d in datasets for s in seeds[d]
+             if not (cell[2] == "oracle" and d != "synthetic")]
     runs, deployed = {}, {}
 
     def one(j: Job) -> None:
@@ -148,7 +154,7 @@ def main(argv=None) -> int:
         headers += ["steps/sample", "synops/sample", "neuron updates/sample", "energy nJ/sample",
                     "steps vs keep 1.0", "synops vs keep 1.0", "neuron updates vs keep 1.0",
                     "energy vs keep 1.0", "verify mismatches (spikes + states)"]
-        emit(table(headers, rows_for(d, cells, runs, deployed),
+        emit(table(headers, rows_for(d, cells, seeds[d], runs, deployed),
                    f"{d}: prune modes and schedules against the same seed's keep-1.0 run "
                    "(every test sample; Loihi 1 profile)",
                    ["Accuracy: Lava fixed_pt on every test sample (razor-neuro verify). Counts "
