@@ -498,6 +498,10 @@ def test_ctrl_c_during_a_lava_run_exits_130(command: str, moment: int | str, mad
         np.save(tmp_path / "x.npy", np.random.default_rng(0).integers(0, 2, (8, 2, 32, 32, 16)))
         argv = ["import", str(tmp_path / "model.nir"), "--check", str(tmp_path / "x.npy"),
                 "--out", str(tmp_path / "out" / "imp")]
+    elif moment == "running":  # a run long enough to be signalled while it runs
+        np.save(tmp_path / "x.npy", np.random.default_rng(0).integers(0, 2, (32, 32, 2, 16)))
+        argv = [command, "--net", str(env.bundle / "network.net"), "--input",
+                str(tmp_path / "x.npy"), "--steps", "20000", "--out", str(tmp_path / "out" / "o")]
     else:
         argv = [command, str(env.bundle), "--samples", "all", "--out", str(tmp_path / "out" / "o")]
     (tmp_path / "out").mkdir()
