@@ -297,9 +297,11 @@ def test_train_writes_contract_and_is_deterministic(tmp_path, monkeypatch):
     # alone: an empty job registry, whatever other trainings this machine runs
     monkeypatch.setattr(threads, "JOBS", tmp_path / "jobs")
     before = torch.get_num_threads()
+    torch.use_deterministic_algorithms(False)
     _, m1 = train(TrainConfig(**TINY), tmp_path / "a", progress=False)
     assert m1["threads"] == available_cores()  # alone: every core it may use
-    assert torch.get_num_threads() == before  # the caller's setting is restored
+    assert torch.get_num_threads() == before  # the caller's settings are restored
+    assert not torch.are_deterministic_algorithms_enabled()
     _, m2 = train(TrainConfig(**TINY), tmp_path / "b", progress=False)
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     for key in ("deploy_accuracy", "train_path_accuracy", "frames", "keep_ratio", "kept_frames",

@@ -253,15 +253,19 @@ def train(cfg: TrainConfig, out: str | Path, model_config: ModelConfig | None = 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) it trains with DistributedDataParallel (gloo on
     CPU, nccl on CUDA); rank 0 writes the files.  ``threads``: torch's CPU threads for the
     whole run (default :func:`razor_neuro.threads.fair_share`, taken once the data and
-    model are built; recorded in the metrics).  Returns the trained model and the metrics
-    (the contents of ``metrics.json``).
+    model are built; recorded in the metrics).  Torch's thread count and its deterministic
+    algorithms setting are the caller's again afterwards.  Returns the trained model and the
+    metrics (the contents of ``metrics.json``).
     """
     before = torch.get_num_threads()
+    deterministic = (torch.are_deterministic_algorithms_enabled(),
+                     torch.is_deterministic_algorithms_warn_only_enabled())
     try:
         with registered_job():
             return _train(cfg, Path(out), model_config, resume, progress, threads)
     finally:
         torch.set_num_threads(before)
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
 
 
 def _train(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume: bool,
