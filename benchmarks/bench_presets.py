@@ -1,6 +1,6 @@
 """Benchmark 6: what each model preset costs to deploy, before a user runs a whole test set.
 
-For every preset (``razor_neuro.model.PRESETS``) the network is built (slayer's
+For every preset (``razor_neuro.presets.PRESETS``) the network is built (slayer's
 initialisation, seed 0: untrained weights), exported with ``export_hdf5`` as a bundle's
 ``network.net`` is, read back, and run on N random input samples (each input bit on with
 probability 0.05) through the Lava graph (``fixed_pt``, the samples streamed with resets)
@@ -80,7 +80,8 @@ def main(argv=None) -> int:
     from razor_neuro.export.netfile import read_network
     from razor_neuro.export.reference import Reference
     from razor_neuro.export.backend import check_spikes
-    from razor_neuro.model import PRESETS, RazorSNN
+    from razor_neuro.model import RazorSNN
+    from razor_neuro.presets import PRESETS
 
     names = args.presets.split(",") if args.presets else (
         ["synthetic"] if args.smoke else list(PRESETS))
@@ -279,7 +280,7 @@ def trained(args) -> int:
     """``--trained``: train, export and verify each preset through the CLI on written files."""
     import resource
     from razor_neuro.data.loaders import load_dataset
-    from razor_neuro.model import PRESETS
+    from razor_neuro.presets import PRESETS
 
     names = args.presets.split(",") if args.presets else (
         ["synthetic"] if args.smoke else list(PRESETS))

@@ -79,7 +79,9 @@ def wide_network(width: int, tmp: Path):
     import h5py
     import torch
     from razor_neuro.export.netfile import read_network
-    from razor_neuro.model import PRESETS, LayerConfig, ModelConfig, RazorSNN
+    from razor_neuro.model import RazorSNN
+    from razor_neuro.model_config import LayerConfig, ModelConfig
+    from razor_neuro.presets import PRESETS
     base = PRESETS["synthetic"]
     layers = tuple(LayerConfig(l.kind, l.out * width if l.kind != "flatten" and i < len(base.layers) - 1
                                else l.out, l.kernel, l.stride, l.padding, l.gated)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import Stat, emit, num, ratio, table  # noqa: E402
 
-# one number prunes the input only; the tuple prunes every gated layer (razor_neuro.model.layer_keep_ratios)
+# one number prunes the input only; the tuple prunes every gated layer (razor_neuro.model_config.layer_keep_ratios)
 KEEPS = (1.0, 0.75, 0.5, 0.25, (0.5, 0.5, 0.5, 0.5))
 
 

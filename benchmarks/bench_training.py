@@ -155,7 +155,8 @@ def make_variants(batch: int, device: str, smoke: bool):
     """``(name, step function)`` per variant, and the shared batch and a forward check."""
     import torch
     from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec
-    from razor_neuro.model import PRESETS, RazorSNN
+    from razor_neuro.model import RazorSNN
+    from razor_neuro.presets import PRESETS
     from razor_neuro.training.config import TrainConfig
     from razor_neuro.training.loop import make_loss
     from razor_neuro.training.policies import frame_dropout

@@ -416,7 +416,7 @@ def cached_bundle(keep: float | tuple[float, ...], cache_dir: Path, smoke: bool 
     # Lava calls multiprocessing.set_start_method('fork') when first imported, which fails
     # once training has touched the default multiprocessing context: import it first.
     import razor_neuro.export.lava_graph  # noqa: F401
-    from razor_neuro.model import PRESETS
+    from razor_neuro.presets import PRESETS
     cfg = train_config(keep, smoke)
     key = hashlib.sha256(json.dumps({"cfg": asdict(cfg), "model": PRESETS["synthetic"].to_dict(),
                                      "src": _source_hash()}, sort_keys=True).encode()).hexdigest()

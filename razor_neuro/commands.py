@@ -15,7 +15,7 @@ from razor_neuro.training.config import TrainConfig
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from razor_neuro.model import ModelConfig
+    from razor_neuro.model_config import ModelConfig
     from razor_neuro.training.loop import train
 
     given = {}

@@ -17,7 +17,8 @@ from razor_neuro.export.bundle import BundleError, load_bundle
 from razor_neuro.export.deploy import load_test_samples
 from razor_neuro.export.lava_graph import LavaGraph
 from razor_neuro.export.verify import verify_bundle
-from razor_neuro.model import PRESETS, RazorSNN
+from razor_neuro.model import RazorSNN
+from razor_neuro.presets import PRESETS
 from razor_neuro.schedule import FrameSchedule, ScheduleError
 from razor_neuro.training.checkpoint import load_checkpoint
 

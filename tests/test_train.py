@@ -10,7 +10,9 @@ import torch
 from razor_neuro import threads
 from razor_neuro.data.synthetic import SyntheticEvents, SyntheticSpec, frame_pattern, make_sample
 from razor_neuro.epm import scale_frames
-from razor_neuro.model import PRESETS, ConfigError, ModelConfig, RazorSNN, gated_block
+from razor_neuro.model import RazorSNN, gated_block
+from razor_neuro.model_config import ConfigError, ModelConfig
+from razor_neuro.presets import PRESETS
 from razor_neuro.training.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from razor_neuro.threads import available_cores
 from razor_neuro.training.config import TrainConfig, TrainError

@@ -14,7 +14,8 @@ import torch
 
 from razor_neuro.atomic import write_file
 from razor_neuro.errors import ArtefactError
-from razor_neuro.model import ModelConfig, RazorSNN
+from razor_neuro.model import RazorSNN
+from razor_neuro.model_config import ModelConfig
 from razor_neuro.schedule import MODES, FrameSchedule
 from razor_neuro.training.config import TrainConfig, TrainError, with_later_fields
 

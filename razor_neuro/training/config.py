@@ -21,7 +21,7 @@ class TrainConfig:
     dataset: str = "synthetic"
     data_root: str = ""
     epochs: int = 30
-    keep_ratio: float | tuple[float, ...] = 0.5  # see razor_neuro.model.layer_keep_ratios
+    keep_ratio: float | tuple[float, ...] = 0.5  # see razor_neuro.model_config.layer_keep_ratios
     batch_size: int = 32
     lr: float = 3e-3
     probe_forgetting: float = 0.04  # per-probe forgetting of the frame-importance estimate

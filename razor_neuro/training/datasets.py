@@ -9,7 +9,7 @@ from torch.utils.data import Dataset
 
 from razor_neuro.data import dataset_from_spec
 from razor_neuro.data.synthetic import SyntheticSpec
-from razor_neuro.model import ModelConfig
+from razor_neuro.model_config import ModelConfig
 from razor_neuro.training.config import TrainConfig, TrainError
 
 

@@ -23,7 +23,9 @@ from tqdm.auto import tqdm
 from razor_neuro import _compat
 from razor_neuro.atomic import OutputExists, check_writable, write_file
 from razor_neuro.data.synthetic import SyntheticEvents
-from razor_neuro.model import PRESETS, ModelConfig, RazorSNN
+from razor_neuro.model import RazorSNN
+from razor_neuro.model_config import ModelConfig
+from razor_neuro.presets import PRESETS
 from razor_neuro.training import distributed
 from razor_neuro.training.checkpoint import (Checkpoint, CheckpointError, read_resumable,
                                              schedule_from_model)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from razor_neuro.model import ConfigError, ModelConfig, layer_keep_ratios
+from razor_neuro.model_config import ConfigError, ModelConfig, layer_keep_ratios
 from razor_neuro.training.config import TrainConfig, TrainError
 
 
@@ -35,7 +35,7 @@ def pruning_span(cfg: TrainConfig) -> tuple[int, int]:
 def keep_ratio_at(cfg: TrainConfig, epoch: int, layers: int) -> list[float]:
     """Keep ratio of each of the ``layers`` gated layers at ``epoch``: 1.0 for the first
     ``prune_start`` of the epochs, then annealed linearly to the layer's target
-    (:func:`razor_neuro.model.layer_keep_ratios`) over ``anneal_fraction`` of the epochs."""
+    (:func:`razor_neuro.model_config.layer_keep_ratios`) over ``anneal_fraction`` of the epochs."""
     start, span = pruning_span(cfg)
     frac = min(1.0, max(0, epoch + 1 - start) / span)
     targets = layer_keep_ratios(cfg.keep_ratio, layers)

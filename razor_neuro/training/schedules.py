@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from razor_neuro.model import ModelConfig, RazorSNN, layer_keep_ratios
+from razor_neuro.model import RazorSNN
+
+from razor_neuro.model_config import ModelConfig, layer_keep_ratios
 from razor_neuro.training.baselines import BASELINES, SCHEDULES, FrameFacts, scores
 from razor_neuro.training.config import TrainConfig, TrainError
 from razor_neuro.training.policies import EpochPlan, keep_ratio_at
