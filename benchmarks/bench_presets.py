@@ -72,15 +72,11 @@ def main(argv=None) -> int:
     if args.trained:
         return trained(args)
 
-    import h5py
     import numpy as np
-    import torch
 
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.netfile import read_network
     from razor_neuro.export.reference import Reference
     from razor_neuro.export.backend import check_spikes
-    from razor_neuro.model import RazorSNN
     from razor_neuro.presets import PRESETS
 
     names = args.presets.split(",") if args.presets else (
@@ -88,16 +84,7 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="razor-presets-") as tmp:
         for name in names:
-            cfg = PRESETS[name]
-            model = RazorSNN(cfg, seed=0)
-            with torch.no_grad():  # one forward sets the Flatten shapes for export_hdf5
-                model(torch.zeros(1, *cfg.input_shape, cfg.frames), model.masks(1.0))
-            path = Path(tmp) / f"{name}.net"
-            with h5py.File(path, "w") as f:
-                group = f.create_group("layer")
-                for i, block in enumerate(model.blocks):
-                    block.export_hdf5(group.create_group(str(i)))
-            network = read_network(path, tuple(cfg.input_shape[::-1]))
+            network, cfg = common.preset_network(name, Path(tmp))
             rng = np.random.RandomState(0)
             x = (rng.rand(args.samples, *network.input_shape, cfg.frames) < 0.05).astype(np.uint8)
             common.progress(f"{name}: Lava")

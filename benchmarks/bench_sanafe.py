@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bundle", type=Path, help="bundle to time (default: cached synthetic)")
     p.add_argument("--samples", type=int, default=None,
                    help="test samples (default 100; 4 with --smoke)")
+    p.add_argument("--preset", default=None,
+                   help="also time one random sample (5 %% of input bits on) through this "
+                        "preset's untrained network, e.g. dvs_gesture (78k neurons)")
     args = common.parse(p, argv)
     common.header("SANA-FE hardware model vs Lava, same samples", args)
     from razor_neuro.export.bundle import load_bundle
@@ -53,7 +56,35 @@ def main(argv: list[str] | None = None) -> int:
                [[label, n, ls.fmt(), ss.fmt(), r.fmt(), hw.placement.cores_used,
                  max(mism)]]))
     emit()
+    if args.preset:
+        preset(args.preset)
     return 0
+
+
+def preset(name: str) -> None:
+    """One random sample through preset ``name``'s untrained network: Lava's run and
+    SANA-FE's placement and replay of its spikes, timed once each."""
+    import tempfile
+
+    import numpy as np
+
+    from razor_neuro.export.hardware.sanafe import run_model
+    from razor_neuro.export.lava_graph import LavaGraph
+    with tempfile.TemporaryDirectory(prefix="razor-sanafe-") as tmp:
+        network, cfg = common.preset_network(name, Path(tmp))
+        x = (np.random.RandomState(0).rand(1, *network.input_shape, cfg.frames) < 0.05
+             ).astype(np.uint8)
+        graph = LavaGraph(network, cfg.frames)
+        timing, run = common.run_lava(graph, x)
+        seconds, hw = common.timed(lambda: run_model(network, graph.names,
+                                                     [(x, run.outputs, {})]))
+    emit(table(["preset", "neurons", "cores", "Lava s", "SANA-FE s", "SANA-FE / Lava",
+                "mismatches"],
+               [[name, f"{sum(l.num_neurons for l in network.layers):,}",
+                 hw.placement.cores_used, f"{timing.total:.1f}", f"{seconds:.1f}",
+                 f"{seconds / timing.total:.2f}", hw.runs[0].mismatches]],
+               f"{name}: one random sample, untrained weights (seed 0)"))
+    emit()
 
 
 if __name__ == "__main__":

@@ -465,3 +465,25 @@ def run_counts(network: Any, inputs: Sequence[Any], outputs: Sequence[Any]) -> l
         counts.append(count_layer(spec, torch.from_numpy(to_slayer(inputs[i])),
                                   torch.from_numpy(to_slayer(outputs[i]))))
     return counts
+
+
+def preset_network(name: str, folder: Path) -> tuple[Any, Any]:
+    """The preset ``name`` built with its initial weights (seed 0: untrained), exported with
+    ``export_hdf5`` as a bundle's ``network.net`` is into ``folder/<name>.net`` and read back;
+    returns ``(network, model config)``."""
+    import h5py
+    import torch
+
+    from razor_neuro.export.netfile import read_network
+    from razor_neuro.model import RazorSNN
+    from razor_neuro.presets import PRESETS
+    cfg = PRESETS[name]
+    model = RazorSNN(cfg, seed=0)
+    with torch.no_grad():  # one forward sets the Flatten shapes for export_hdf5
+        model(torch.zeros(1, *cfg.input_shape, cfg.frames), model.masks(1.0))
+    path = Path(folder) / f"{name}.net"
+    with h5py.File(path, "w") as f:
+        group = f.create_group("layer")
+        for i, block in enumerate(model.blocks):
+            block.export_hdf5(group.create_group(str(i)))
+    return read_network(path, tuple(cfg.input_shape[::-1])), cfg

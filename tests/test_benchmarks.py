@@ -143,9 +143,12 @@ def test_sanafe_smoke(tmp_path: Path) -> None:
     """bench_sanafe.py (standalone): SANA-FE and Lava on the same smoke samples, 0 spike
     mismatches and a ratio in the table."""
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    res = subprocess.run(_cmd("bench_sanafe.py", tmp_path), cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+    res = subprocess.run([*_cmd("bench_sanafe.py", tmp_path), "--preset", "synthetic"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     row = next(line for line in res.stdout.splitlines() if line.startswith("| smoke-"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "4" and float(cells[4].split()[0]) > 0 and cells[-1] == "0"
+    row = next(line for line in res.stdout.splitlines() if line.startswith("| synthetic |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]  # the preset: 3,142 neurons
+    assert cells[1] == "3,142" and int(cells[2]) >= 4 and cells[-1] == "0"
