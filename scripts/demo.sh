@@ -13,5 +13,5 @@ $rn export runs/demo/checkpoint.pt --target loihi-sim --out bundles/demo --overw
 $rn export runs/demo-baseline/checkpoint.pt --target loihi-sim --out bundles/demo-baseline --overwrite
 $rn verify bundles/demo --samples 32 --out runs/demo-lava
 $rn run bundles/demo --samples 32 --out runs/demo-lava
-$rn report bundles/demo --profile loihi1 --samples 32 --compare bundles/demo-baseline \
+$rn report bundles/demo --profile loihi1 --samples 32 --compare bundles/demo-baseline --hw-model sanafe \
     --out reports/demo --overwrite
