@@ -128,7 +128,8 @@ def skip_frames(x: torch.Tensor, mask: torch.Tensor, factor: torch.Tensor | None
     order = torch.sort((~mask).to(torch.int8), dim=-1, stable=True).indices[:, :width]
     valid = torch.arange(width, device=x.device) < steps[:, None]  # [N, width]
     shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (width,)
-    x = x.gather(-1, order.view(shape).expand(*x.shape[:-1], width)) * valid.view(shape).to(x.dtype)
+    x = scale_frames(x.gather(-1, order.view(shape).expand(*x.shape[:-1], width)),
+                     valid.to(x.dtype))
     if factor is not None:
         factor = factor.expand(mask.shape).gather(-1, order) * valid.to(factor.dtype)
     return x, factor, steps

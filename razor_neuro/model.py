@@ -33,9 +33,8 @@ class RazorSNN(nn.Module):
         super().__init__()
         if prune_mode not in MODES:
             raise ConfigError(f"prune mode: expected one of {', '.join(MODES)}, got {prune_mode!r}")
-        gated = [i for i, layer in enumerate(config.layers)
-                 if layer.gated and layer.kind != "flatten"]
-        if prune_mode == "skip" and gated[:1] != [0]:
+        first = config.layers[0]
+        if prune_mode == "skip" and not (first.gated and first.kind != "flatten"):
             raise ConfigError("--prune-mode skip: the first layer must be gated (it removes "
                               "frames of the network's input)")
         self.config = config
@@ -152,9 +151,9 @@ class RazorSNN(nn.Module):
                 x = block(x)
             if hasattr(block, "synapse"):
                 outputs.append(x)
-        if steps is not None:
-            x = x * (torch.arange(x.shape[-1], device=x.device) < steps[:, None]).view(
-                (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)).to(x.dtype)
+        if steps is not None:  # each sample's output ends with its own steps
+            x = scale_frames(x, (torch.arange(x.shape[-1], device=x.device) < steps[:, None])
+                             .to(x.dtype))
         return x, outputs, densities
 
 
