@@ -42,11 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = {"synthetic": (0, 1, 2, 3, 4, 5), "nmnist": (0, 1, 2)}
 
 
-def job(dataset: str, seed: int, keep: str, mode: str = "gate", schedule: str = "razor") -> Job:
+def job(dataset: str, seed: int, keep: str, mode: str = "gate", schedule: str = "razor",
+        readout: str = "0") -> Job:
     """The run of one table cell; keep 1.0 is the gate-mode, learned-schedule run."""
     if keep == "1.0":
         return Job(dataset, seed, keep)
-    extra = ("--prune-mode", mode) + (("--schedule", schedule) if schedule != "razor" else ())
+    extra = ("--prune-mode", mode) + (("--schedule", schedule) if schedule != "razor" else ()) \
+        + (("--readout-steps", readout) if readout != "0" else ())
     return Job(dataset, seed, keep, extra)
 
 
@@ -88,15 +90,18 @@ def mean(values: list[float]) -> str:
 
 def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, ...],
              runs: dict, deployed: dict) -> list[list[str]]:
-    """One row per (keep, mode, schedule): the given seeds that are trained and deployed."""
+    """One row per (keep, mode, schedule, readout steps): the given seeds that are trained
+    and deployed."""
     rows = []
     every = seeds
-    for keep, mode, schedule in cells:
-        seeds = [s for s in every if job(dataset, s, keep, mode, schedule) in deployed]
+    for cell in cells:
+        seeds = [s for s in every if job(dataset, s, *cell) in deployed]
         if not seeds:
             continue
-        ms = [runs[job(dataset, s, keep, mode, schedule)] for s in seeds]
-        ds = [deployed[job(dataset, s, keep, mode, schedule)] for s in seeds]
+        ms = [runs[job(dataset, s, *cell)] for s in seeds]
+        ds = [deployed[job(dataset, s, *cell)] for s in seeds]
+        keep, mode, schedule, readout = cell
+        mode += f" + {readout} readout" if readout != "0" else ""
         row = [keep, mode, schedule, ",".join(map(str, seeds)),
                spread([d["accuracy"] for d in ds])]
         if dataset == "synthetic":
@@ -118,8 +123,10 @@ def main(argv=None) -> int:
     p.add_argument("--keeps", default="0.5,0.25", help="comma-separated keep ratios")
     p.add_argument("--modes", default="gate,skip", help="comma-separated prune modes")
     p.add_argument("--schedules", default="razor", help="comma-separated schedule names")
-    p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE rows, "
-                   "comma-separated (e.g. 0.5:skip:first)")
+    p.add_argument("--readouts", default="0", help="comma-separated readout steps of the "
+                   "skip-mode rows (train --readout-steps)")
+    p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT] rows, "
+                   "comma-separated (e.g. 0.5:skip:first:4)")
     p.add_argument("--seeds", default=None, help="comma-separated (default: per dataset)")
     p.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2)")
     args = common.parse(p, argv)
@@ -127,9 +134,10 @@ def main(argv=None) -> int:
     base = ("--epochs", "1") if args.smoke else ()
     cache = args.cache_dir / ("recipes-smoke" if args.smoke else "recipes")
     cache.mkdir(parents=True, exist_ok=True)
-    cells = [(k, m, s) for k in args.keeps.split(",") for m in args.modes.split(",")
-             for s in args.schedules.split(",")]
-    cells += [tuple(c.split(":")) for c in args.extra_cells.split(",") if c]
+    cells = [(k, m, s, r) for k in args.keeps.split(",") for m in args.modes.split(",")
+             for s in args.schedules.split(",")
+             for r in (args.readouts.split(",") if m == "skip" else ["0"])]
+    cells += [tuple((c + ":0").split(":")[:4]) for c in args.extra_cells.split(",") if c]
     datasets = args.datasets.split(",")
     seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
                  if args.seeds else SEEDS[d]) for d in datasets}

@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what a pruned input frame costs: gate silences it (the network still "
                         "runs its time step), skip removes it from the time axis (a sample runs "
                         "only its kept frames; prunes the first gated layer only)")
+    t.add_argument("--readout-steps", type=_non_negative, default=None, metavar="R",
+                   help="with --prune-mode skip: empty steps each sample runs after its kept "
+                        "frames, for the output to answer its last evidence (default: "
+                        f"{TrainConfig.readout_steps})")
     t.add_argument("--schedule", choices=SCHEDULES, default=TrainConfig.schedule,
                    help="which frames the first gated layer keeps: razor learns them; the "
                         "baselines fix them before training: first (the first k), uniform "

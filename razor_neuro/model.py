@@ -20,16 +20,20 @@ slayer = _compat.slayer()
 
 class RazorSNN(nn.Module):
     """Razor SNN.  Input ``[N, *input_shape, T]`` spikes; output ``[N, n_classes, T']``
-    spikes, ``T' = T`` in ``gate`` mode and the kept frames in ``skip`` mode.
+    spikes, ``T' = T`` in ``gate`` mode and the kept frames plus ``readout_steps`` in ``skip``
+    mode.
 
     ``self.blocks`` are slayer CUBA blocks (exportable with ``export_hdf5``); ``self.epms``
     maps a block index to its EPM.  ``gated_names`` lists the gated blocks in order.
     ``prune_mode`` (:data:`razor_neuro.schedule.MODES`): ``gate`` silences the first gated
     layer's pruned frames, ``skip`` removes them from the time axis (:func:`skip_frames`;
     the first gated block must then be block 0, and deeper gated blocks are not gated).
+    ``readout_steps`` (``skip`` mode only) empty input steps follow each sample's kept
+    frames (:attr:`razor_neuro.schedule.FrameSchedule.readout`).
     """
 
-    def __init__(self, config: ModelConfig, seed: int = 0, prune_mode: str = "gate") -> None:
+    def __init__(self, config: ModelConfig, seed: int = 0, prune_mode: str = "gate",
+                 readout_steps: int = 0) -> None:
         super().__init__()
         if prune_mode not in MODES:
             raise ConfigError(f"prune mode: expected one of {', '.join(MODES)}, got {prune_mode!r}")
@@ -37,8 +41,13 @@ class RazorSNN(nn.Module):
         if prune_mode == "skip" and not (first.gated and first.kind != "flatten"):
             raise ConfigError("--prune-mode skip: the first layer must be gated (it removes "
                               "frames of the network's input)")
+        if readout_steps and prune_mode != "skip":
+            raise ConfigError("--readout-steps: only with --prune-mode skip (gate mode runs "
+                              "every frame's step)")
         self.config = config
         self.prune_mode = prune_mode
+        self.readout_steps = readout_steps
+        self.silenced = False  # :meth:`silencing`
         neuron = dict(threshold=config.threshold, current_decay=config.current_decay,
                       voltage_decay=config.voltage_decay, tau_grad=config.tau_grad,
                       scale_grad=config.scale_grad, requires_grad=False)
@@ -70,13 +79,14 @@ class RazorSNN(nn.Module):
 
     @contextlib.contextmanager
     def silencing(self) -> Iterator[None]:
-        """Run in ``gate`` mode inside the block (pruned frames silenced, not skipped): the
-        probe's measure of what a frame's events are worth."""
-        mode, self.prune_mode = self.prune_mode, "gate"
+        """Inside the block the first gated layer silences its pruned frames instead of
+        skipping them (the rest of the network runs as its mode says): the probe's measure
+        of what a frame's events are worth."""
+        self.silenced = True
         try:
             yield
         finally:
-            self.prune_mode = mode
+            self.silenced = False
 
     @property
     def gated_names(self) -> list[str]:
@@ -144,8 +154,10 @@ class RazorSNN(nn.Module):
                     x = block(x)  # on the skipped time axis; deeper layers keep every step
                 else:
                     factor = self.epms[str(i)].gate(x, masks[l], reweight)
-                    if self.prune_mode == "skip":
+                    if self.prune_mode == "skip" and not self.silenced:
                         x, factor, steps = skip_frames(x, masks[l], factor)
+                    if self.readout_steps:  # also while silencing: the probe's runs match
+                        x, factor, steps = readout(x, factor, steps, self.readout_steps)
                     x = gated_block(block, x, factor)
             else:
                 x = block(x)
@@ -155,6 +167,17 @@ class RazorSNN(nn.Module):
             x = scale_frames(x, (torch.arange(x.shape[-1], device=x.device) < steps[:, None])
                              .to(x.dtype))
         return x, outputs, densities
+
+
+def readout(x: torch.Tensor, factor: torch.Tensor | None, steps: torch.Tensor | None, r: int
+            ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Append ``r`` empty steps to ``x`` ``[N, ..., T']`` (ungated: ``factor`` 1 there) and
+    to each sample's ``steps`` ``[N]`` (None: every sample runs all ``T'`` steps).  A sample
+    with fewer steps than ``T'`` already ends in empty steps, so its ``r`` lie inside."""
+    x = torch.cat([x, x.new_zeros(x.shape[:-1] + (r,))], dim=-1)
+    if factor is not None:
+        factor = torch.cat([factor, factor.new_ones(factor.shape[:-1] + (r,))], dim=-1)
+    return x, factor, None if steps is None else steps + r
 
 
 def gated_block(block: nn.Module, x: torch.Tensor, factor: torch.Tensor | None) -> torch.Tensor:

@@ -10,7 +10,10 @@ Two modes (:data:`MODES`) say what a pruned frame of the first gated layer costs
   step (every neuron updates and decays); every gated layer may prune.
 * ``skip``: it is removed from the time axis.  A sample runs only the kept frames, in order,
   as consecutive steps (``steps`` = the kept count per sample); the first gated layer must be
-  the network's first layer (it sees the input) and no deeper layer may prune.
+  the network's first layer (it sees the input) and no deeper layer may prune.  A ``skip``
+  schedule may add ``readout`` empty steps after the kept frames: a sample's last kept
+  frame otherwise ends its run, and a rate-coded output needs steps after its evidence to
+  answer (docs/design.md, "Skipping pruned frames").
 """
 from __future__ import annotations
 
@@ -55,6 +58,8 @@ class FrameSchedule:
             base, never used to find a layer.
         weights_sha256: hash of the weights the schedule was derived from.
         mode: ``gate`` or ``skip`` (:data:`MODES`, module docstring).
+        readout: empty time steps a ``skip`` sample runs after its kept frames (0 in
+            ``gate`` mode, where every frame's step runs).
     """
 
     masks: np.ndarray
@@ -63,6 +68,7 @@ class FrameSchedule:
     weights_sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     mode: str = "gate"
+    readout: int = 0
 
     def __post_init__(self) -> None:
         m = np.asarray(self.masks)
@@ -75,6 +81,12 @@ class FrameSchedule:
             raise ScheduleError(f"schedule: mode must be one of {', '.join(MODES)}, got "
                                 f"{self.mode!r}")
         object.__setattr__(self, "masks", m.astype(bool))
+        if type(self.readout) is not int or self.readout < 0:
+            raise ScheduleError(f"schedule: readout_steps must be an integer >= 0, got "
+                                f"{self.readout!r:.40}")
+        if self.readout and self.mode != "skip":
+            raise ScheduleError("schedule: readout_steps apply to mode 'skip' only (in 'gate' "
+                                "mode every frame's step runs)")
         if self.mode == "skip":
             if m.shape[0] == 0 or self.pipeline_delays[0] != 0:
                 raise ScheduleError("schedule: mode 'skip' removes frames of the network's "
@@ -98,8 +110,8 @@ class FrameSchedule:
     def all_kept(self) -> "FrameSchedule":
         """The same layers with every frame kept (keep ratio 1.0): the unscheduled run (in
         ``skip`` mode the same network on all ``T`` frames).  The one place an all-frames
-        schedule is made."""
-        return replace(self, masks=np.ones_like(self.masks, dtype=bool))
+        schedule is made; it runs no readout steps, as nothing was cut before them."""
+        return replace(self, masks=np.ones_like(self.masks, dtype=bool), readout=0)
 
     @property
     def step_frames(self) -> np.ndarray:
@@ -112,13 +124,17 @@ class FrameSchedule:
 
     @property
     def steps(self) -> int:
-        """Time steps a deployed sample runs (``len(step_frames)``)."""
-        return int(len(self.step_frames))
+        """Time steps a deployed sample runs: ``len(step_frames) + readout``."""
+        return int(len(self.step_frames)) + self.readout
 
     def step_input(self, x: np.ndarray) -> np.ndarray:
         """The input a deployed network receives: ``x`` ``[..., T]`` cut to
-        :attr:`step_frames`, ``[..., steps]`` (``x`` itself in ``gate`` mode)."""
-        return x if self.mode == "gate" else np.ascontiguousarray(x[..., self.step_frames])
+        :attr:`step_frames`, then ``readout`` empty frames, ``[..., steps]`` (``x`` itself in
+        ``gate`` mode)."""
+        if self.mode == "gate":
+            return x
+        tail = np.zeros(x.shape[:-1] + (self.readout,), dtype=x.dtype)
+        return np.ascontiguousarray(np.concatenate([x[..., self.step_frames], tail], axis=-1))
 
     def step_gates(self, layer_names: list[str]) -> dict[int, np.ndarray]:
         """The gates of the deployed graph, ``{index in layer_names: keep mask [steps]}``:
@@ -128,7 +144,8 @@ class FrameSchedule:
         if self.mode == "gate":
             return gates
         first = self.layer_indices(layer_names)[0]
-        return {i: m[self.step_frames] for i, m in gates.items() if i != first}
+        return {i: np.concatenate([m[self.step_frames], np.ones(self.readout, dtype=bool)])
+                for i, m in gates.items() if i != first}
 
     def layer_indices(self, layer_names: list[str]) -> tuple[int, ...]:
         """Index in ``layer_names`` of each gated layer, found by its name (a network's
@@ -152,6 +169,7 @@ class FrameSchedule:
         return {
             "frames": self.frames,
             "mode": self.mode,
+            **({"readout_steps": self.readout} if self.mode == "skip" else {}),
             "weights_sha256": self.weights_sha256,
             "layers": [
                 {"name": n, "keep_mask": [int(v) for v in m], "keep_ratio": r, "pipeline_delay": d}
@@ -164,8 +182,9 @@ class FrameSchedule:
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "schedule") -> "FrameSchedule":
         """Parse :meth:`to_dict`'s form strictly: integer ``frames`` and delays, string
-        names, each ``keep_mask`` a list of ``frames`` integers 0 or 1, and ``mode`` one of
-        :data:`MODES` (``gate`` when absent: schedules written before modes existed)."""
+        names, each ``keep_mask`` a list of ``frames`` integers 0 or 1, ``mode`` one of
+        :data:`MODES` (``gate`` when absent: schedules written before modes existed) and
+        ``readout_steps`` an integer >= 0 (0 when absent), only in ``skip`` mode."""
         try:
             frames, layers = data["frames"], data["layers"]
             if type(frames) is not int or not isinstance(layers, list):
@@ -190,7 +209,8 @@ class FrameSchedule:
                                 f"{mode!r:.80}")
         try:
             return cls(np.array(rows, dtype=bool).reshape(len(names), frames), names, delays,
-                       str(data.get("weights_sha256", "")), dict(data.get("meta", {})), mode)
+                       str(data.get("weights_sha256", "")), dict(data.get("meta", {})), mode,
+                       data.get("readout_steps", 0))
         except ScheduleError as exc:
             raise ScheduleError(f"{source}: {str(exc).removeprefix('schedule: ')}") from None
 

@@ -79,21 +79,22 @@ KeepRatio = Union[float, tuple]
 
 @pytest.fixture(scope="session")
 def trained_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[Path, Path]]:
-    """``trained_bundle(keep_ratio, n_samples=96, prune_mode="gate")`` -> ``(checkpoint.pt,
-    bundle dir)``: a one-epoch synthetic run (batch 16, seed 0) exported to a bundle, made
-    once per session for each ``(keep_ratio, n_samples, prune_mode)``."""
+    """``trained_bundle(keep_ratio, n_samples=96, prune_mode="gate", readout_steps=0)`` ->
+    ``(checkpoint.pt, bundle dir)``: a one-epoch synthetic run (batch 16, seed 0) exported to
+    a bundle, made once per session for each set of arguments."""
     made: dict[tuple, tuple[Path, Path]] = {}
 
     def make(keep_ratio: KeepRatio = 0.5, n_samples: int = 96,
-             prune_mode: str = "gate") -> tuple[Path, Path]:
-        key = (keep_ratio, n_samples, prune_mode)
+             prune_mode: str = "gate", readout_steps: int = 0) -> tuple[Path, Path]:
+        key = (keep_ratio, n_samples, prune_mode, readout_steps)
         if key not in made:
             from razor_neuro.export.exporter import export_checkpoint
             from razor_neuro.training.config import TrainConfig
             from razor_neuro.training.loop import train
             root = tmp_path_factory.mktemp("trained")
             train(TrainConfig(epochs=1, n_samples=n_samples, batch_size=16,
-                              keep_ratio=keep_ratio, prune_mode=prune_mode), root / "run",
+                              keep_ratio=keep_ratio, prune_mode=prune_mode,
+                              readout_steps=readout_steps), root / "run",
                   progress=False)
             bundle = export_checkpoint(root / "run" / "checkpoint.pt", root / "bundle")
             made[key] = (root / "run" / "checkpoint.pt", Path(bundle))

@@ -3,6 +3,7 @@ form and refusals, the training model's compressed run, and a skip bundle deploy
 against the reference and the training model, verified, run and reported."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -48,6 +49,24 @@ def test_skip_schedule_runs_only_the_kept_frames() -> None:
     assert sorted(g.step_gates(["layer0", "layer1", "layer2", "layer3"])) == [0, 1, 3]
 
 
+def test_readout_steps_follow_the_kept_frames() -> None:
+    s = dataclasses.replace(_schedule("skip"), readout=3)
+    assert s.steps == 11 and s.step_frames.tolist() == KEPT
+    x = np.arange(1, 2 * 16 + 1).reshape(2, 16)
+    np.testing.assert_array_equal(s.step_input(x), np.concatenate([x[:, KEPT], np.zeros((2, 3))], 1))
+    gates = s.step_gates(["layer0", "layer1", "layer2", "layer3"])
+    assert all(m.shape == (11,) and m.all() for m in gates.values())
+    assert s.all_kept().steps == 16  # nothing cut, nothing to read out after
+    back = FrameSchedule.from_dict(s.to_dict())
+    assert back.readout == 3 and back.steps == 11
+    assert "readout_steps" not in _schedule("gate").to_dict()  # gate schedules unchanged
+    with pytest.raises(ScheduleError, match="src: readout_steps apply to mode 'skip' only"):
+        FrameSchedule.from_dict({**_schedule("gate").to_dict(), "readout_steps": 2}, "src")
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ScheduleError, match="src: readout_steps must be an integer >= 0"):
+            FrameSchedule.from_dict({**s.to_dict(), "readout_steps": bad}, "src")
+
+
 def test_mode_is_written_read_and_checked() -> None:
     s = _schedule("skip")
     assert FrameSchedule.from_dict(s.to_dict()).mode == "skip"
@@ -88,6 +107,14 @@ def test_skip_frames_equals_running_each_sample_on_its_own_frames() -> None:
         alone = plain(x[1:2][..., k], torch.ones(4, int(k.sum()), dtype=torch.bool))
         assert torch.equal(out[1:2, :, :7], alone) and out[1, :, 7:].sum() == 0
         assert torch.equal(out[0], plain(x[:1][..., static], ones8)[0])
+    # readout steps: the same run, then R empty input steps the network answers in
+    reader = RazorSNN(PRESETS["synthetic"], 0, "skip", readout_steps=3)
+    reader.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        out = reader(x, masks)
+        tail = torch.cat([x[..., static], torch.zeros(x.shape[:-1] + (3,))], -1)
+        assert out.shape == (3, 6, 11)
+        assert torch.equal(out, plain(tail, torch.ones(4, 11, dtype=torch.bool)))
     # the gate's factor follows its frames
     f = torch.arange(16.0)
     _, factor, steps = skip_frames(x, static, f)
@@ -129,6 +156,37 @@ def test_skip_bundle_on_lava_equals_reference_and_training_model(skip_run) -> No
     for lava, t in zip(run.outputs, outs):
         t = t.numpy()
         np.testing.assert_array_equal(lava, (t.transpose(0, 3, 2, 1, 4) if t.ndim == 5 else t) != 0)
+
+
+def test_readout_bundle_on_lava_equals_reference_and_is_reported(trained_bundle, tmp_path: Path
+                                                               ) -> None:
+    ckpt_path, bundle_dir = trained_bundle(0.5, 96, "skip", 2)
+    b = load_bundle(bundle_dir)
+    assert b.steps == 10 and json.loads((bundle_dir / "schedule.json").read_text())["readout_steps"] == 2
+    result = verify_bundle(b, 6, states=True)
+    assert result["mismatches"] == 0 and result["state_mismatches"] == 0 and result["steps"] == 10
+    model, ckpt = load_checkpoint(ckpt_path)
+    assert model.readout_steps == 2
+    samples = load_test_samples(b, 4)
+    run = LavaGraph(b.network, b.steps, gates=b.gates).run(b.step_input(samples.x))
+    x = torch.from_numpy(samples.x.transpose(0, 3, 2, 1, 4)).float()
+    with torch.no_grad():
+        _, outs = model(x, model.masks(ckpt.keep_ratios), record=True)
+    last = outs[-1].numpy() != 0
+    np.testing.assert_array_equal(run.outputs[-1], last)
+    out = tmp_path / "rep"
+    assert main(["report", str(bundle_dir), "--samples", "4", "--out", str(out)]) == 0
+    data = json.loads((out / "report.json").read_text())
+    assert data["readout_steps"] == 2 and data["totals"]["time_steps"] == 10
+    assert data["without_schedule"]["totals"]["time_steps"] == 16
+    assert "then 2 empty readout steps" in (out / "report.md").read_text()
+
+
+def test_readout_steps_refused_in_gate_mode(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["train", "--readout-steps", "2", "--epochs", "1", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--readout-steps: only with --prune-mode skip" in err[0]
+    assert not (tmp_path / "r").exists()
 
 
 def test_skip_report_counts_fewer_steps(skip_run, tmp_path: Path) -> None:

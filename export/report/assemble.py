@@ -132,7 +132,8 @@ def network_report(m: Measurement, profile: HardwareProfile,
         savings=_savings(with_s, without),
         cores=Cores(**estimate_cores([s.out_neurons for s in m.specs], profile),
                     profile=profile.name, note="lower bound from neurons_per_core only"),
-        bundle=bundle, input_events_per_frame=m.with_schedule.events_per_frame)
+        bundle=bundle, input_events_per_frame=m.with_schedule.events_per_frame,
+        readout_steps=m.readout_steps)
 
 
 def check_kinds(profile: HardwareProfile, ann: HardwareProfile) -> None:

@@ -226,7 +226,8 @@ class NetworkReport:
     run with the schedule (``accuracy``, ``schedule``, ``run``), the run without it, the
     savings of the schedule, cores, and the mean input event count of each frame over the
     samples (``input_events_per_frame``, length ``frames``); ``prune_mode``: the schedule's
-    mode (``gate``, ``skip``; None for a plain network)."""
+    mode (``gate``, ``skip``; None for a plain network); ``readout_steps``: a ``skip``
+    schedule's empty steps after each sample's kept frames (absent otherwise)."""
     label: str
     kind: str
     path: str
@@ -248,6 +249,7 @@ class NetworkReport:
     cores: Cores
     bundle: Optional[BundleInfo] = field(default=None, metadata=INLINE)
     input_events_per_frame: Optional[list[float]] = field(default=None, metadata=OPTIONAL)
+    readout_steps: Optional[int] = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(kw_only=True)

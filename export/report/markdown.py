@@ -39,13 +39,18 @@ def _what(net: NetworkReport) -> str:
     return f"netx network `{net.path}` on `{net.input}`"
 
 
+def _skipped(net: NetworkReport) -> str:
+    readout = (f", then {net.readout_steps} empty readout step"
+               f"{'s' if net.readout_steps != 1 else ''}") if net.readout_steps else ""
+    return f" (its kept frames{readout}; the pruned ones are skipped)"
+
+
 def _samples_line(net: NetworkReport) -> str:
     n, first = net.samples, net.first_sample
     if net.kind == "bundle":
         steps = net.run.totals.time_steps
         mode = (f"; prune mode `{net.prune_mode}`: each sample runs {steps} time step"
-                f"{'s' if steps != 1 else ''}" + (" (its kept frames; the pruned ones are "
-                                                   "skipped)" if net.prune_mode == "skip"
+                f"{'s' if steps != 1 else ''}" + (_skipped(net) if net.prune_mode == "skip"
                                                    else ", one per frame"))
         return (f"{n} test sample{'s' if n != 1 else ''} (#{first}..#{first + n - 1}) of "
                 f"{net.frames} frames each{mode}; every count is the mean per sample")

@@ -81,7 +81,8 @@ class Measurement:
     """Everything measured for one network (bundle or plain netx file).
 
     ``gates``: ``{layer index: keep mask [T] bool}`` of the bundle's schedule, over its
-    frames (empty for a net); ``prune_mode``: the schedule's mode (None for a net);
+    frames (empty for a net); ``prune_mode``: the schedule's mode and ``readout_steps`` its
+    empty steps after a skipped sample's kept frames (None for a net, and for ``gate``);
     ``same_run``: nothing is pruned, so ``without_schedule`` is ``with_schedule``;
     ``manifest``: the bundle's manifest (None for a net)."""
     label: str
@@ -102,6 +103,7 @@ class Measurement:
     same_run: bool
     source: Source
     prune_mode: Optional[str] = None
+    readout_steps: Optional[int] = None
     manifest: Optional[dict[str, Any]] = None
     bundle_id: Optional[str] = None   # Bundle.id of a bundle
     input_path: Optional[str] = None
@@ -256,12 +258,13 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
     network, names = bundle.network, bundle.network.names
     specs = [layer_spec(layer, name) for layer, name in zip(network.layers, names)]
     all_kept = dataclasses.replace(bundle, schedule=bundle.schedule.all_kept())
-    same = bool(bundle.schedule.masks.all())
+    same = bool(bundle.schedule.masks.all()) and not bundle.schedule.readout
     x, labels, n = samples.x, samples.labels, int(samples.x.shape[0])
     both = "" if same else " and one with all-ones gates (nothing pruned)"
     if bundle.schedule.mode == "skip":
         both = (" (its pruned input frames skipped: each sample runs its kept frames as "
-                "consecutive steps)" + ("" if same else " and one on all frames (nothing "
+                "consecutive steps" + (f", then {bundle.schedule.readout} empty readout steps"
+                                       if bundle.schedule.readout else "") + ")" + ("" if same else " and one on all frames (nothing "
                                         "pruned)"))
     # with the schedule, and (when it prunes) without it: all frames, all-ones gates
     deployed = [Deployment.of_bundle(b, x) for b in ([bundle] if same else [bundle, all_kept])]
@@ -316,7 +319,9 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
         kinds=[l.kind for l in network.layers], specs=specs, frames=bundle.frames, samples=n,
         first_sample=first_sample, gates=bundle.schedule.gates(network.names),
         with_schedule=with_s, without_schedule=without, same_run=same, source=src,
-        prune_mode=bundle.schedule.mode, manifest=dict(bundle.manifest), bundle_id=bundle.id,
+        prune_mode=bundle.schedule.mode,
+        readout_steps=bundle.schedule.readout if bundle.schedule.mode == "skip" else None,
+        manifest=dict(bundle.manifest), bundle_id=bundle.id,
         hardware=hw)
 
 

@@ -161,7 +161,8 @@ def load_checkpoint(path: str | Path) -> tuple[RazorSNN, Checkpoint]:
                               f"of {', '.join(MODES)}")
     try:
         model = RazorSNN(ModelConfig.from_dict(ckpt.model_config, f"{path}: model_config"),
-                         seed=ckpt.train_config["seed"], prune_mode=mode)
+                         seed=ckpt.train_config["seed"], prune_mode=mode,
+                         readout_steps=ckpt.settings["readout_steps"])
         model.load_state_dict(ckpt.model)
     except (RuntimeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: not a razor-neuro checkpoint "
@@ -179,4 +180,5 @@ def schedule_from_model(model: RazorSNN, masks: torch.Tensor) -> FrameSchedule:
     bundle checks against its network."""
     gated = sorted(int(k) for k in model.epms)
     return FrameSchedule(masks.cpu().numpy(), tuple(model.gated_names),
-                         tuple(model.pipeline_delay(i) for i in gated), mode=model.prune_mode)
+                         tuple(model.pipeline_delay(i) for i in gated), mode=model.prune_mode,
+                         readout=model.readout_steps)

@@ -40,6 +40,7 @@ class TrainConfig:
     n_samples: int = 960  # synthetic dataset size (train + test)
     fresh_samples: bool = False  # synthetic: new training samples each epoch (for_epoch)
     prune_mode: str = "gate"  # razor_neuro.schedule.MODES: silence pruned frames, or skip them
+    readout_steps: int = 0  # skip mode: empty steps after a sample's kept frames
     schedule: str = "razor"  # razor (learned) or a baseline (razor_neuro.training.baselines)
     budget: float = 1.0  # share of the input events the first gated layer may keep (schedules.py)
 
@@ -64,7 +65,7 @@ class TrainConfig:
 
 #: Fields added after checkpoints were first written: a checkpoint without one trained with
 #: its default (:func:`with_later_fields`).
-LATER_FIELDS = ("prune_mode", "schedule", "budget")
+LATER_FIELDS = ("prune_mode", "schedule", "budget", "readout_steps")
 
 
 def with_later_fields(stored: dict[str, Any]) -> dict[str, Any]:

@@ -136,7 +136,8 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     ckpt = read_resumable(out / "checkpoint.pt", cfg, mcfg, device) if resume else None
     train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
     check_data_fits(train_set, mcfg, cfg.dataset)
-    model = RazorSNN(mcfg, seed=cfg.seed, prune_mode=cfg.prune_mode).to(device)
+    model = RazorSNN(mcfg, seed=cfg.seed, prune_mode=cfg.prune_mode,
+                     readout_steps=cfg.readout_steps).to(device)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     probe = FrameProbe(cfg, len(model.epms), mcfg.frames, device)
     start, history = 0, []

@@ -67,6 +67,8 @@ def probe_frames(model: RazorSNN, x: torch.Tensor, y: torch.Tensor, drop: torch.
     full = torch.ones(drop.shape[0], drop.shape[2], dtype=torch.bool, device=x.device)
     out, density = model.forward_with_density(x, full, reweight)
     base = count_cross_entropy(out, y, reduction="none")
+    # a skip model's deeper layers run T + readout steps; frames are what the probe weighs
+    density = [d[..., :drop.shape[2]] for d in density]
     drop = drop & torch.stack([d > 0 for d in density])
     density = torch.stack([d.mean(dim=0) for d in density])
     with model.silencing():  # what a frame's events are worth, in either prune mode
