@@ -75,8 +75,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from razor_neuro.export.lava_graph import LavaGraph
-    from razor_neuro.export.reference import Reference
-    from razor_neuro.export.backend import check_spikes
+    from razor_neuro.export.backend import Deployment, ReferenceSim, check_spikes
     from razor_neuro.presets import PRESETS
 
     names = args.presets.split(",") if args.presets else (
@@ -92,12 +91,12 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             lava = graph.run(x)
             lava_s = time.perf_counter() - t0
-            Reference(network, device=args.device).run(x[:1], stream=True)  # warm: kernels load
-            t0 = time.perf_counter()
-            ref = Reference(network, device=args.device).run(x, stream=True)
-            ref_s = time.perf_counter() - t0
+            sim = ReferenceSim("fixed_pt", args.device)
+            sim.run(Deployment(network, x[:1], cfg.frames, {}))  # warm: kernels load
+            ref = sim.run(Deployment(network, x, cfg.frames, {}))
+            ref_s = ref.seconds
             mismatches = sum(c.mismatches for c in check_spikes(
-                graph.names, lava.outputs, [r.cpu().numpy() for r in ref]))
+                graph.names, lava.outputs, ref.outputs))
             rows.append([name, f"{'x'.join(map(str, cfg.input_shape))} x {cfg.frames}",
                          len(network.layers), f"{sum(l.num_neurons for l in network.layers):,}",
                          f"{synapses(network):,}", num(lava_s / args.samples),

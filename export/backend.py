@@ -66,8 +66,10 @@ class Activity:
         outputs: per layer, output spikes ``[N, *out_shape, steps]``.
         inputs: per layer, the spikes it received after its gate ``[N, *in_shape, steps]``.
         currents, voltages: per layer, ``u`` and ``v`` after every step, or None.
-        setup_seconds: building the simulator (Lava's graph; the reference's constants).
-        run_seconds: simulating and reading the records back.
+        setup_seconds: building the simulator (Lava's graph; the reference's constants and
+            its compiled kernels).
+        run_seconds: simulating and reading the records back (Lava's includes compiling
+            and starting its processes).
         simulated_steps: time steps the simulator ran (a Lava stream runs the last layer's
             latency beyond the samples' steps).
         phases: the backend's own wall-time breakdown (Lava: ``build``, ``run``, ``read``).
@@ -132,12 +134,19 @@ class ReferenceSim:
 
         from razor_neuro.export.reference import Reference
         d = deployment
+        reset = d.steps is not None  # a bundle streams its samples, as the Lava run does
+        gates = {i: torch.from_numpy(m) for i, m in d.gates.items()}
         t0 = time.perf_counter()
         ref = Reference(d.network, mode=self.mode, device=self.device)
+        # set-up also loads the compiled kernels (numba's cache; compiled on a fresh
+        # checkout) by simulating the first sample (of a continuous run, its first step):
+        # the kernels' types do not depend on N or the steps, so the run below is the
+        # simulation alone
+        warm = d.x[:1] if reset else d.x[..., :1]
+        ref.simulate(torch.from_numpy(np.ascontiguousarray(warm)), gates, stream=reset,
+                     reset=reset, states=states)
         t1 = time.perf_counter()
-        reset = d.steps is not None  # a bundle streams its samples, as the Lava run does
-        result = ref.simulate(torch.from_numpy(np.ascontiguousarray(d.x)),
-                              {i: torch.from_numpy(m) for i, m in d.gates.items()},
+        result = ref.simulate(torch.from_numpy(np.ascontiguousarray(d.x)), gates,
                               stream=reset, reset=reset, states=states)
         arrays = [tuple(t.cpu().numpy() for t in ts) if ts is not None else None
                   for ts in (result.outputs, result.inputs, result.currents, result.voltages)]

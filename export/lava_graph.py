@@ -89,6 +89,38 @@ def _to_float(block: Any, layer: NetLayer) -> None:
         block.synapse.weights.init = params["weights"]
 
 
+def _input_block(Net: Any, group: Any, layer: NetLayer, reset: dict) -> tuple[Any, Any]:
+    """netx's Input block; the source drives its neurons, as netx never wires
+    ``Input.inp`` to them."""
+    block, _ = Net.create_input(group, **reset)
+    return block, block.neuron.a_in
+
+
+def _conv_block(Net: Any, group: Any, layer: NetLayer, reset: dict) -> tuple[Any, Any]:
+    """netx's Conv block on the layer's input shape."""
+    block, _ = Net.create_conv(group, input_shape=layer.input_shape, **reset)
+    return block, block.inp
+
+
+def _dense_block(Net: Any, group: Any, layer: NetLayer, reset: dict) -> tuple[Any, Any]:
+    """netx's Dense block (with its axonal delays, if any).  netx prints its weight
+    clipping to stdout (and divides by a zero maximum of one-sign weights); the reader
+    applies the same clipping, so it goes to the log (shown with --verbose)."""
+    with contextlib.redirect_stdout(io.StringIO()) as said, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        block, _ = Net.create_dense(group, **reset)
+    if said.getvalue().strip():
+        logging.getLogger(__name__).info("netx, layer %d: %s", layer.file_index,
+                                         " ".join(said.getvalue().split()))
+    return block, block.inp
+
+
+#: one builder per block kind, as netx's ``Network.create_<kind>``:
+#: ``(netx Network class, the layer's file group, layer, reset arguments) -> (block, the
+#: port its input connects to)``
+_BLOCKS = {"input": _input_block, "conv": _conv_block, "dense": _dense_block}
+
+
 class LavaGraph:
     """A netx HDF5 network as a Lava process graph with optional schedule gates.
 
@@ -150,24 +182,7 @@ class LavaGraph:
             reset = {} if self.frames is None else {
                 "reset_interval": self.frames,
                 "reset_offset": layer_reset_offset(self.network, i, self.frames)}
-            if layer.kind == "input":
-                block, _ = Net.create_input(group, **reset)
-                target = block.neuron.a_in  # netx never wires Input.inp to its neurons
-            elif layer.kind == "conv":
-                block, _ = Net.create_conv(group, input_shape=layer.input_shape, **reset)
-                target = block.inp
-            else:
-                # netx prints its weight clipping to stdout (and divides by a zero maximum
-                # of one-sign weights); the reader applies the same clipping, so it goes to
-                # the log (shown with --verbose)
-                with contextlib.redirect_stdout(io.StringIO()) as said, \
-                        warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    block, _ = Net.create_dense(group, **reset)
-                if said.getvalue().strip():
-                    logging.getLogger(__name__).info("netx, layer %d: %s", layer.file_index,
-                                                     " ".join(said.getvalue().split()))
-                target = block.inp
+            block, target = _BLOCKS[layer.kind](Net, group, layer, reset)
             if tag == "floating_pt":
                 _to_float(block, layer)
             if layer.flatten_before:

@@ -9,11 +9,10 @@ Dense and DelayDense (``PyDenseModelBitAcc``, ``PyDelayDenseModelBitAcc``) and C
 (``PyConvModelFixed``) in :mod:`~razor_neuro.export.synapse`, the LIF neuron
 (``PyLifModelBitAcc``, ``PyLifResetModelBitAcc``) in :mod:`~razor_neuro.export.neuron`.
 
-Time (defined once in :mod:`~razor_neuro.timebase`): with ``reset`` (window time,
-:meth:`Reference.run`) N samples of T steps, layer ``i`` seeing frame ``t`` at its window
-step ``t``, each window from ``u = v = 0``; without (:meth:`Reference.run_continuous`,
-netx without ``reset_interval``) one long run, layer ``i``'s response to frame ``t`` at Lava
-sink index ``t + L_i``.  Each layer is simulated over its pre-roll (the ``L_i`` steps Lava
+Time (defined once in :mod:`~razor_neuro.timebase`): with ``reset`` (window time) N
+samples of T steps, layer ``i`` seeing frame ``t`` at its window step ``t``, each window
+from ``u = v = 0``; without (netx without ``reset_interval``) each sample one long run,
+layer ``i``'s response to frame ``t`` at Lava sink index ``t + L_i``.  Each layer is simulated over its pre-roll (the ``L_i`` steps Lava
 runs it before its first window) and its window.  ``stream=True`` treats the batch as one
 back-to-back Lava stream, in which axonal delays spill into the next window and Lava's
 float reset turns an overflowed state into nan for good.
@@ -102,9 +101,9 @@ class Reference:
     Example::
 
         net = read_network("network.net")
-        ref = Reference(net)
-        spikes = ref.run(x)            # list, one tensor per layer
-        received = ref.last_inputs     # gated input spikes per layer
+        result = Reference(net).simulate(x)
+        spikes = result.outputs        # list, one tensor per layer
+        received = result.inputs       # gated input spikes per layer
     """
 
     def __init__(self, network: Network, mode: str = "fixed_pt",
@@ -123,13 +122,12 @@ class Reference:
         self._layers = [layer_constants(layer, tuple(shapes[i]), mode,
                                         None if self.events else self.device)
                         for i, layer in enumerate(network.layers)]
-        self.last_inputs: Optional[List[torch.Tensor]] = None
 
-    # -- preparation ----------------------------------------------------------------
     # -- public API -------------------------------------------------------------------
-    def run(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]] = None,
-            stream: bool = False) -> List[torch.Tensor]:
-        """Simulate N samples in window time.
+    def simulate(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]] = None,
+                 stream: bool = False, reset: bool = True,
+                 states: bool = False) -> ReferenceResult:
+        """Simulate and return output spikes and the gated input spikes of every layer.
 
         Args:
             x: [N, *input_shape, T] input spikes.
@@ -138,51 +136,11 @@ class Reference:
             stream: treat the batch as one back-to-back stream (axonal-delay
                 spill-over into the next sample, as in a Lava run with
                 ``reset_interval=T``); default: independent samples.
-
-        Returns:
-            list over layers of [N, *layer.output_shape, T] bool tensors.  The gated
-            input spikes per layer are stored in :attr:`last_inputs`.
-        """
-        return self.simulate(x, gates, stream=stream).outputs
-
-    def run_continuous(self, x: TensorLike,
-                       gates: Optional[Mapping[int, TensorLike]] = None
-                       ) -> List[torch.Tensor]:
-        """Simulate one long sample without resets (netx without ``reset_interval``).
-
-        Layer i's output at step tau corresponds to Lava sink index
-        ``tau + lava_latency(network, i)`` when the source holds frame tau at index tau.
-
-        Args:
-            x: [*input_shape, T] (or batched [N, *input_shape, T], each an independent
-                run) input spikes.
-            gates: optional ``{layer_index: bool [T]}``.
-
-        Returns:
-            list over layers of [*layer.output_shape, T] bool tensors
-            ([N, ...] when x was batched).
-        """
-        xt = self._as_tensor(x)
-        batched = xt.dim() == len(self.network.input_shape) + 2
-        if not batched:
-            xt = xt.unsqueeze(0)
-        result = self.simulate(xt, gates, reset=False)
-        if batched:
-            return result.outputs
-        self.last_inputs = [inp[0] for inp in result.inputs]
-        return [out[0] for out in result.outputs]
-
-    def simulate(self, x: TensorLike, gates: Optional[Mapping[int, TensorLike]] = None,
-                 stream: bool = False, reset: bool = True,
-                 states: bool = False) -> ReferenceResult:
-        """Simulate and return output spikes and the gated input spikes of every layer.
-
-        Args:
-            x: [N, *input_shape, T] input spikes.
-            gates: optional ``{layer_index: bool [T] or [N, T]}``.
-            stream: see :meth:`run`.
             reset: True: each layer resets every T steps (netx ``reset_interval=T``);
-                False: every sample is one continuous run (:meth:`run_continuous`).
+                False: every sample is one continuous run (netx without
+                ``reset_interval``): layer i's output at step tau is Lava sink index
+                ``tau + lava_latency(network, i)`` when the source holds frame tau at
+                index tau.
             states: also return every layer's current ``u`` and voltage ``v`` per step.
 
         Returns:
@@ -236,7 +194,6 @@ class Reference:
                 result.currents.append(u[..., pre:])
                 result.voltages.append(v[..., pre:])
             s, lag = spikes.to(self.device), 1
-        self.last_inputs = result.inputs
         return result
 
     # -- internals --------------------------------------------------------------------

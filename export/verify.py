@@ -38,11 +38,13 @@ def _result(agreement: Agreement, samples: int, steps: int, tolerance: int,
 
 
 def _seconds(lava: Activity, ref: Activity) -> dict[str, Any]:
-    """Wall times: each run in all (``lava``, ``reference``), and set-up and simulation
-    apart (the reference's set-up builds its constants and loads compiled kernels)."""
+    """Wall times: each run in all (``lava``, ``reference``), set-up and simulation apart
+    (the reference's set-up builds its constants and loads its compiled kernels), and
+    ``speedup``: Lava's simulation time over the reference's (None if that is 0)."""
     return {"lava": lava.seconds, "reference": ref.seconds,
             "setup": {"lava": lava.setup_seconds, "reference": ref.setup_seconds},
-            "simulation": {"lava": lava.run_seconds, "reference": ref.run_seconds}}
+            "simulation": {"lava": lava.run_seconds, "reference": ref.run_seconds},
+            "speedup": lava.run_seconds / ref.run_seconds if ref.run_seconds > 0 else None}
 
 
 def verify_bundle(bundle: Bundle, n_samples: int | None, tag: str = "fixed_pt", tolerance: int = 0,

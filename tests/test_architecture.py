@@ -222,10 +222,10 @@ def test_one_import_style() -> None:
     assert found == {}
 
 
-#: what runs a simulation: Lava's graph and runtime, the reference, and (as methods) the
-#: reference's run functions
+#: what runs a simulation: Lava's graph and runtime, the reference, and (as a method) the
+#: reference's run function
 SIMULATION_CALLS = ("LavaGraph", "Reference", "RunSteps", "Loihi2SimCfg")
-SIMULATION_METHODS = ("simulate", "run_continuous")
+SIMULATION_METHODS = ("simulate",)
 #: the backend interface, and the two modules that define what it calls
 SIMULATION_HOMES = ("razor_neuro.export.backend", "razor_neuro.export.lava_graph",
                     "razor_neuro.export.reference")

@@ -55,6 +55,10 @@ def test_reference_vs_lava(outputs: dict) -> None:
     assert "- synthetic demo bundle (keep 0.5, gated): median speed-up" in out
     assert "agrees spike for spike" in out  # correctness, not speed
     assert "Where the reference's time goes" in out and "Where Lava's time goes" in out
+    # one CLI verify in a fresh process: verify.json's set-up and simulation seconds
+    assert "One `razor-neuro verify BUNDLE` in a fresh process: 4 samples, 0 mismatches" in out
+    assert "| side | set-up s | simulation s | total s |" in out
+    assert "Simulation speed-up (`seconds.speedup`, Lava simulation / reference simulation)" in out
 
 
 def test_streaming(outputs: dict) -> None:

@@ -94,8 +94,8 @@ def test_run_accuracy_equals_reference(bundle_dir: Path, tmp_path: Path) -> None
     b = load_bundle(bundle_dir)
     result = run_bundle(b, SAMPLES)
     samples = load_test_samples(b, SAMPLES)
-    ref = Reference(b.network).run(torch.from_numpy(samples.x),
-                                   {i: torch.from_numpy(m) for i, m in b.gates.items()})
+    ref = Reference(b.network).simulate(torch.from_numpy(samples.x),
+                                        {i: torch.from_numpy(m) for i, m in b.gates.items()}).outputs
     assert result["predictions"] == predict(ref[-1].numpy()).tolist()
     assert result["accuracy"] == float((predict(ref[-1].numpy()) == samples.labels).mean())
     assert result["labels"] == samples.labels.tolist()

@@ -14,7 +14,7 @@ import torch
 from razor_neuro.cli import main
 from razor_neuro.export.netfile import read_network
 from razor_neuro.export.nir.exporter import SCHEDULE_MEANING
-from razor_neuro.export.nir.importer import compare_with_bundle, import_nir
+from razor_neuro.export.nir.importer import import_nir
 from razor_neuro.export.nir.quantise import quantise_chain
 from razor_neuro.export.nir.read import read_chain
 from razor_neuro.export.nir.simulate import simulate
@@ -203,6 +203,47 @@ def test_graph_of_loihi_integers_is_kept_exactly(tmp_path: Path) -> None:
     assert np.array_equal(layer.weight * 2.0 ** layer.weight_exp,
                           np.arange(12.0).reshape(3, 4) - 5)   # odd weights too: no rounding
     assert res["layers"][0]["quantisation"]["weight_rel_rms_error"] < 1e-12   # float noise
+
+
+def _bias(layer: object) -> np.ndarray:
+    """A layer's bias mantissas, zeros where the file has none."""
+    return np.zeros(layer.output_shape, np.int64) if layer.bias is None else layer.bias
+
+
+def compare_with_bundle(import_dir: Path, bundle_dir: Path, n_samples: int) -> dict:
+    """Run an imported network (with the schedule from its graph) and a bundle (with its
+    own) on Lava ``fixed_pt`` over the bundle's first ``n_samples`` test samples.
+
+    Returns:
+        ``mismatches`` (total (sample, neuron, step) positions where the two Lava runs'
+        spikes differ, every layer), ``layers`` (per layer, as
+        :class:`razor_neuro.export.backend.LayerCheck`), ``same_integers`` (every weight,
+        bias, threshold and decay of the two network files is equal) and ``samples``.
+    """
+    import dataclasses
+
+    from razor_neuro.export.backend import Deployment, Lava, compare
+    from razor_neuro.export.bundle import load_bundle
+    from razor_neuro.export.deploy import load_test_samples
+
+    bundle = load_bundle(bundle_dir)
+    imported = read_network(Path(import_dir) / "network.net")
+    record = json.loads((Path(import_dir) / "import.json").read_text())
+    sched = record.get("schedule") or {"layers": []}
+    gates = {int(e["stage"]): np.asarray(e["keep_mask"]).astype(bool) for e in sched["layers"]}
+    samples = load_test_samples(bundle, n_samples)
+    own = Deployment.of_bundle(bundle, samples.x)
+    checks = compare(Lava().run(own),
+                     Lava().run(dataclasses.replace(own, network=imported, gates=gates))).outputs
+    same = len(bundle.network.layers) == len(imported.layers) and all(
+        p.kind == q.kind and p.neuron.threshold == q.neuron.threshold
+        and p.neuron.current_decay == q.neuron.current_decay
+        and p.neuron.voltage_decay == q.neuron.voltage_decay
+        and np.array_equal(p.weight, q.weight) and p.weight_exp == q.weight_exp
+        and np.array_equal(_bias(p), _bias(q))
+        for p, q in zip(bundle.network.layers, imported.layers))
+    return {"samples": n_samples, "mismatches": sum(c.mismatches for c in checks),
+            "same_integers": bool(same), "layers": [dataclasses.asdict(c) for c in checks]}
 
 
 @pytest.fixture(scope="module")

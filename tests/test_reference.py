@@ -43,6 +43,12 @@ def _np(tensors) -> List[np.ndarray]:
     return [t.cpu().numpy() for t in tensors]
 
 
+def _continuous(ref: Reference, x: np.ndarray) -> List[torch.Tensor]:
+    """One sample ``[*input_shape, T]`` run without resets (netx without
+    ``reset_interval``): per layer its output spikes ``[*output_shape, T]``."""
+    return [out[0] for out in ref.simulate(np.asarray(x)[None], reset=False).outputs]
+
+
 # ----------------------------------------------------------------------------------
 # small networks
 # ----------------------------------------------------------------------------------
@@ -175,7 +181,7 @@ def test_oxford_matches_plain_netx_fixed_pt(oxford):
     records = _lava_run(network, x.astype(np.int32), steps)
     assert records[-1].sum() == 9565
 
-    outputs = _np(Reference(network, device="cpu").run_continuous(x))
+    outputs = _np(_continuous(Reference(network, device="cpu"), x))
     for i, (out, rec) in enumerate(zip(outputs, records)):
         lat = lava_latency(network, i)
         assert lat == i + 1
@@ -286,9 +292,10 @@ def test_conv_net_windows_and_layer0_gate(nets):
     assert np.array_equal(inputs[1], outputs[0])
     assert np.array_equal(inputs[2], outputs[1].transpose(0, 3, 2, 1, 4).reshape(2 * k, -1, t))
     assert np.array_equal(inputs[3], outputs[2])
-    # the plain API gives the same
-    assert _mismatches(_np(ref.run(x)), [o[:k] for o in lava]) == [0, 0, 0, 0]
-    assert all(np.array_equal(a, b) for a, b in zip(_np(ref.last_inputs), [i[:k] for i in inputs]))
+    # the ungated samples alone give the same
+    plain = ref.simulate(x)
+    assert _mismatches(_np(plain.outputs), [o[:k] for o in lava]) == [0, 0, 0, 0]
+    assert all(np.array_equal(a, b) for a, b in zip(_np(plain.inputs), [i[:k] for i in inputs]))
 
 
 def test_input_block_net(nets):
@@ -297,7 +304,7 @@ def test_input_block_net(nets):
     k, t = 4, 10
     x = _spikes((k, 20, t), 0.4, seed=6)
     lava = _lava_windows(network, x)
-    outputs = _np(Reference(network, device="cpu").run(x))
+    outputs = _np(Reference(network, device="cpu").simulate(x).outputs)
     assert _mismatches(outputs, lava) == [0, 0, 0]
     assert all(o.sum() > 0.05 * o.size for o in outputs)
 
@@ -309,13 +316,13 @@ def test_axonal_delays_stream(nets):
     x = _spikes((k, 20, t), 0.35, seed=7)
     lava = _lava_windows(network, x)
     ref = Reference(network, device="cpu")
-    outputs = _np(ref.run(x, stream=True))
+    outputs = _np(ref.simulate(x, stream=True).outputs)
     assert _mismatches(outputs, lava) == [0, 0]
     assert all(o.sum() > 0.05 * o.size for o in outputs)
     # delayed spikes spill into the next window in Lava; independent samples drop them
-    assert sum(_mismatches(_np(ref.run(x)), lava)) > 0
+    assert sum(_mismatches(_np(ref.simulate(x).outputs), lava)) > 0
     # ...which is exactly Lava's behaviour for the first sample
-    assert _mismatches([o[:1] for o in _np(ref.run(x))], [l[:1] for l in lava]) == [0, 0]
+    assert _mismatches([o[:1] for o in _np(ref.simulate(x).outputs)], [l[:1] for l in lava]) == [0, 0]
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero")
@@ -325,14 +332,14 @@ def test_fixed_point_edges_wrap_clip_bias_signmode(nets, monkeypatch):
     x = _spikes((k, 40, t), 0.5, seed=8)
     lava = _lava_windows(network, x)
     ref = Reference(network, device="cpu")
-    outputs = _np(ref.run(x, stream=True))
+    outputs = _np(ref.simulate(x, stream=True).outputs)
     assert _mismatches(outputs, lava) == [0, 0, 0]
     assert all(o.sum() > 0 for o in outputs)
     # the 24-bit current wrap happens here: without it the result differs
     unwrapped = Reference(network, device="cpu")
     for p in unwrapped._layers:
         p.neuron = dataclasses.replace(p.neuron, wrap=False)
-    assert sum(_mismatches(_np(unwrapped.run(x, stream=True)), lava)) > 0
+    assert sum(_mismatches(_np(unwrapped.simulate(x, stream=True).outputs), lava)) > 0
 
 
 def test_floating_pt_vs_lava(nets):
@@ -343,7 +350,7 @@ def test_floating_pt_vs_lava(nets):
     k, t = 3, 40
     x = _spikes((k, 20, t), 0.4, seed=9)
     lava = LavaGraph(network, t).run(x, "floating_pt").outputs
-    outputs = _np(Reference(network, mode="floating_pt", device="cpu").run(x, stream=True))
+    outputs = _np(Reference(network, mode="floating_pt", device="cpu").simulate(x, stream=True).outputs)
     assert _mismatches(outputs, lava) == [0, 0, 0]
     assert all(o.sum() > 0 for o in outputs)
 
@@ -414,7 +421,7 @@ def test_gate_on_hidden_layer_means_no_input_spikes(nets):
     gate = torch.ones(t, dtype=torch.bool)
     gate[[0, 3, 4, 7]] = False
     ref = Reference(network, device="cpu")
-    plain = _np(ref.run(x))
+    plain = _np(ref.simulate(x).outputs)
     gated = ref.simulate(x, gates={1: gate})
     out, inp = _np(gated.outputs), _np(gated.inputs)
     assert np.array_equal(out[0], plain[0])
@@ -424,11 +431,11 @@ def test_gate_on_hidden_layer_means_no_input_spikes(nets):
     rest = dataclasses.replace(network, layers=tuple(
         dataclasses.replace(l, index=l.index - 1) for l in network.layers[1:]),
         input_shape=network.layers[1].input_shape)
-    tail = _np(Reference(rest, device="cpu").run(inp[1]))
+    tail = _np(Reference(rest, device="cpu").simulate(inp[1]).outputs)
     assert all(np.array_equal(a, b) for a, b in zip(tail, out[1:]))
     assert (out[1] != plain[1]).any()
     # a layer gated at every step and everything after it stays silent
-    silent = _np(ref.run(x, gates={2: torch.zeros(t, dtype=torch.bool)}))
+    silent = _np(ref.simulate(x, gates={2: torch.zeros(t, dtype=torch.bool)}).outputs)
     assert silent[0].any() and not silent[2].any() and not silent[3].any()
 
 
@@ -436,9 +443,9 @@ def test_windows_equal_single_sample_runs(nets):
     network = nets["conv"]
     x = _spikes((3, *network.input_shape, 8), 0.3, seed=11)
     ref = Reference(network, device="cpu")
-    batch = _np(ref.run(x))
+    batch = _np(ref.simulate(x).outputs)
     for i in range(3):
-        single = _np(ref.run_continuous(x[i]))
+        single = _np(_continuous(ref, x[i]))
         assert all(np.array_equal(b[i], s) for b, s in zip(batch, single))
 
 
@@ -518,7 +525,7 @@ def test_unsupported_and_broken_files(tmp_path, nets):
 
     ref = Reference(nets["conv"], device="cpu")
     with pytest.raises(NetFileError) as err:
-        ref.run(np.zeros((2, 10, 12, 2, 5)))  # (y, x, f) instead of (x, y, f)
+        ref.simulate(np.zeros((2, 10, 12, 2, 5)))  # (y, x, f) instead of (x, y, f)
     _assert_one_line(err, "conv.net", "12, 10, 2")
 
 

@@ -26,7 +26,7 @@ from razor_neuro.export.nir.read import Chain, NirError, read_chain
 from razor_neuro.export.nir.write import write_netx
 
 __all__ = ["FORMAT", "DEFAULT_DT", "SCHEDULE_KEY", "import_nir", "netx_layers", "resolve_dt",
-           "schedule_gates", "nir_to_netx", "check", "compare_with_bundle"]
+           "schedule_gates", "nir_to_netx", "check"]
 
 FORMAT = "razor-neuro-nir-import/1"
 DEFAULT_DT = 1e-4     # snntorch's export_to_nir writes tau = dt / (1 - beta) with dt = 1e-4
@@ -273,46 +273,3 @@ def import_nir(path: str | os.PathLike[str], out: str | os.PathLike[str],
 
     write_dir(out, fill, overwrite, "import.json", FORMAT)
     return result
-
-
-def _bias(layer: Any) -> np.ndarray:
-    """A layer's bias mantissas, zeros where the file has none."""
-    return np.zeros(layer.output_shape, np.int64) if layer.bias is None else layer.bias
-
-
-def compare_with_bundle(import_dir: str | os.PathLike[str], bundle_dir: str | os.PathLike[str],
-                        n_samples: int) -> dict[str, Any]:
-    """Run an imported network (with the schedule from its graph) and a bundle (with its
-    own) on Lava ``fixed_pt`` over the bundle's first ``n_samples`` test samples.
-
-    Returns:
-        ``mismatches`` (total (sample, neuron, step) positions where the two Lava runs'
-        spikes differ, every layer), ``layers`` (per layer, as
-        :func:`razor_neuro.export.verify.compare`), ``same_integers`` (every weight,
-        bias, threshold and decay of the two network files is equal) and ``samples``.
-    """
-    import dataclasses
-
-    from razor_neuro.export.backend import Deployment, Lava, compare
-    from razor_neuro.export.bundle import load_bundle
-    from razor_neuro.export.deploy import load_test_samples
-    from razor_neuro.export.netfile import read_network
-
-    bundle = load_bundle(bundle_dir)
-    imported = read_network(Path(import_dir) / "network.net")
-    record = json.loads((Path(import_dir) / "import.json").read_text())
-    sched = record.get("schedule") or {"layers": []}
-    gates = {int(e["stage"]): np.asarray(e["keep_mask"]).astype(bool) for e in sched["layers"]}
-    samples = load_test_samples(bundle, n_samples)
-    own = Deployment.of_bundle(bundle, samples.x)
-    checks = compare(Lava().run(own),
-                     Lava().run(dataclasses.replace(own, network=imported, gates=gates))).outputs
-    same = len(bundle.network.layers) == len(imported.layers) and all(
-        p.kind == q.kind and p.neuron.threshold == q.neuron.threshold
-        and p.neuron.current_decay == q.neuron.current_decay
-        and p.neuron.voltage_decay == q.neuron.voltage_decay
-        and np.array_equal(p.weight, q.weight) and p.weight_exp == q.weight_exp
-        and np.array_equal(_bias(p), _bias(q))
-        for p, q in zip(bundle.network.layers, imported.layers))
-    return {"samples": n_samples, "mismatches": sum(c.mismatches for c in checks),
-            "same_integers": bool(same), "layers": [dataclasses.asdict(c) for c in checks]}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from razor_neuro.data.spec import DatasetSpec, fail
+from razor_neuro.data.spec import DatasetSpec, Family, fail
 
-__all__ = ["CLASSES", "SPEC", "check_decoder", "check_layout"]
+__all__ = ["CLASSES", "FAMILY", "SPEC", "check_decoder", "check_layout"]
 
 SPEC = DatasetSpec(
     name="cifar10_dvs",
@@ -50,3 +50,6 @@ def check_decoder(data_path: Path) -> None:
         raise fail(
             data_path, "found .aedat4 files but the 'aedat' decoder package tonic needs is not installed", SPEC
         ) from exc
+
+
+FAMILY = Family(SPEC, check_layout, check_decoder=check_decoder)

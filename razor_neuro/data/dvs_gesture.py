@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from razor_neuro.data.spec import DatasetSpec, fail
+from razor_neuro.data.spec import DatasetSpec, Family, fail
 
-__all__ = ["SPEC", "check_layout"]
+__all__ = ["FAMILY", "SPEC", "check_layout"]
 
 SPEC = DatasetSpec(
     name="dvs_gesture",
@@ -29,3 +29,6 @@ def check_layout(root: Path, train: bool) -> Path:
     if not files:
         raise fail(folder, "expected folders user<NN>_<lighting>/ holding <label>.npy event files", SPEC)
     return folder
+
+
+FAMILY = Family(SPEC, check_layout)

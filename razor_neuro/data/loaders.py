@@ -29,7 +29,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,16 +39,15 @@ from torch.utils.data import Dataset
 
 from razor_neuro.data import cifar10_dvs, dvs_gesture, ncaltech101, nmnist, shd
 from razor_neuro.data.frames import Compose, ToSpikeFrames
-from razor_neuro.data.spec import DatasetError, DatasetSpec, fail
+from razor_neuro.data.spec import DatasetError, DatasetSpec, Family, fail
 
 __all__ = ["DATASETS", "DatasetError", "DatasetSpec", "TEST_EVERY", "load_dataset"]
 
-#: the dataset families, one module each: its ``SPEC`` and ``check_layout(root, train)``,
-#: which validates the files before tonic is touched, so that tonic never reaches its
-#: download() branch
-_FAMILIES = {m.SPEC.name: m for m in (dvs_gesture, ncaltech101, cifar10_dvs, shd, nmnist)}
+#: the dataset families, one module each, whose ``FAMILY`` holds the hooks below calls
+_FAMILIES: dict[str, Family] = {
+    m.FAMILY.spec.name: m.FAMILY for m in (dvs_gesture, ncaltech101, cifar10_dvs, shd, nmnist)}
 
-DATASETS: dict[str, DatasetSpec] = {name: m.SPEC for name, m in _FAMILIES.items()}
+DATASETS: dict[str, DatasetSpec] = {name: f.spec for name, f in _FAMILIES.items()}
 
 #: N-Caltech101 and CIFAR10-DVS have no official train/test split: within each class
 #: (files in sorted order) every ``TEST_EVERY``-th sample goes to the test split (90/10).
@@ -70,7 +68,7 @@ def _tonic_dataset(spec: DatasetSpec, root: Path, train: bool, target_transform:
         spec.tonic_class, (base,), {"_check_exists": lambda self: True, "download": _no_download}
     )
     kwargs: dict[str, Any] = {"save_to": str(root), "target_transform": target_transform}
-    if spec.name in ("dvs_gesture", "shd", "nmnist"):
+    if spec.official_split:  # tonic's classes of data sets without one take no train=
         kwargs["train"] = train
     return offline(**kwargs)
 
@@ -158,16 +156,15 @@ def load_dataset(
     root = Path(root).expanduser()
     if not root.is_dir():
         raise fail(root, f"dataset root does not exist (expected a folder holding {spec.tonic_class}/)", spec)
-    data_path = _FAMILIES[name].check_layout(root, train)
-
-    if spec.name == "cifar10_dvs":
-        cifar10_dvs.check_decoder(data_path)
+    family = _FAMILIES[name]
+    data_path = family.check_layout(root, train)
+    family.check_decoder(data_path)
 
     sensor = spec.sensor_size
     pre: list[Callable] = []
     if spatial_size is not None:
-        if spec.name == "shd":
-            raise ValueError("spatial_size does not apply to SHD (1-D, 700 channels)")
+        if family.no_spatial_size:
+            raise ValueError(f"spatial_size does not apply to {family.no_spatial_size}")
         h, w = (int(v) for v in spatial_size)
         if not (0 < h <= sensor[1] and 0 < w <= sensor[0]):
             raise ValueError(f"spatial_size {spatial_size} must be (H, W) within the sensor's (H, W)=({sensor[1]}, {sensor[0]})")
@@ -176,41 +173,31 @@ def load_dataset(
         pre.append(tonic.transforms.Downsample(sensor_size=sensor, target_size=(w, h)))
         sensor = (w, h, sensor[2])
 
-    # Class index for datasets whose tonic target is a folder name.
-    target_transform: Callable | None = None
-    if spec.name == "ncaltech101":
-        target_transform = ncaltech101.class_index(data_path).__getitem__
-
     binner = ToSpikeFrames(sensor, frames)
     try:
-        tds = _tonic_dataset(spec, root, train, target_transform)
+        tds = _tonic_dataset(spec, root, train, family.target_transform(data_path))
     except DatasetError:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. h5py OSError on a corrupt SHD file
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
         raise fail(data_path, f"corrupt or unreadable ({reason})", spec) from exc
 
-    subset_split = spec.name == "nmnist" and data_path.is_file()
-    if subset_split:  # tonic's NMNIST found no digit folders; it reads the split file's samples
-        tds.data, tds.targets = nmnist.read_split(data_path)
+    listed = family.listed(data_path)
+    if listed is not None:
+        tds.data, tds.targets = listed
 
     def file_of(i: int) -> str:
-        return str(data_path) if spec.name == "shd" else str(tds.data[i])
+        return str(data_path) if family.one_file else str(tds.data[i])
 
-    if spec.name in ("ncaltech101", "nmnist"):
-        # read_mnist_file silently mis-parses files whose size is not a multiple of 5 bytes.
-        for f in tds.data:
-            size = os.path.getsize(f)
-            if size == 0 or size % 5:
-                raise fail(f, f"corrupt ATIS event file ({size} bytes, expected a non-zero multiple of 5)", spec)
-
+    if not family.one_file:
+        family.check_files(tds.data)
     tds.transform = Compose(pre + [binner])
 
     # Split (only for datasets without an official one).
     # File-based datasets: order samples by path (tonic's os.walk order is filesystem-dependent);
-    # an N-MNIST subset keeps its split file's order.
+    # listed samples keep their split file's order.
     order = list(range(len(tds)))
-    if spec.name != "shd" and not subset_split:
+    if not family.one_file and listed is None:
         order.sort(key=lambda i: str(tds.data[i]))
     if spec.official_split:
         indices = order

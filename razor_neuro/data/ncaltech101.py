@@ -2,11 +2,13 @@
 on-disk layout and class indices."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from razor_neuro.data.spec import DatasetSpec, fail
+from razor_neuro.data.atis import check_atis_files
+from razor_neuro.data.spec import DatasetSpec, Family, fail
 
-__all__ = ["SPEC", "check_layout", "class_index"]
+__all__ = ["FAMILY", "SPEC", "check_layout", "target_transform"]
 
 SPEC = DatasetSpec(
     name="ncaltech101",
@@ -32,8 +34,12 @@ def check_layout(root: Path, train: bool) -> Path:
     return folder
 
 
-def class_index(folder: Path) -> dict[str, int]:
-    """``{class folder name: label}``, the folders holding ``.bin`` files in sorted order
-    (tonic's target is the folder name)."""
+def target_transform(folder: Path) -> Callable[[str], int]:
+    """Class folder name -> label (tonic's target is the folder name): the folders holding
+    ``.bin`` files, in sorted order."""
     classes = sorted(d.name for d in folder.iterdir() if d.is_dir() and any(d.glob("*.bin")))
-    return {c: i for i, c in enumerate(classes)}
+    return {c: i for i, c in enumerate(classes)}.__getitem__
+
+
+FAMILY = Family(SPEC, check_layout, target_transform=target_transform,
+                check_files=lambda files: check_atis_files(files, SPEC))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from razor_neuro.data.spec import DatasetSpec, fail
+from razor_neuro.data.atis import check_atis_files
+from razor_neuro.data.spec import DatasetSpec, Family, fail
 
-__all__ = ["SPEC", "SUBSET", "check_layout", "read_split"]
+__all__ = ["FAMILY", "SPEC", "SUBSET", "check_layout", "read_split"]
 
 #: Folder (under ``root``) of an N-MNIST subset in slayerPytorch's layout.
 SUBSET = "NMNISTsmall"
@@ -88,3 +89,10 @@ def read_split(split: Path) -> tuple[list[str], list[int]]:
     if not files:
         raise fail(split, "split file lists no samples", SPEC)
     return files, labels
+
+
+FAMILY = Family(SPEC, check_layout,
+                # a subset's check_layout returns its split file; tonic's NMNIST finds no
+                # digit folders there and reads the samples the file lists
+                listed=lambda path: read_split(path) if path.is_file() else None,
+                check_files=lambda files: check_atis_files(files, SPEC))

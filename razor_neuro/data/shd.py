@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from razor_neuro.data.spec import DatasetSpec, fail
+from razor_neuro.data.spec import DatasetSpec, Family, fail
 
-__all__ = ["SPEC", "check_layout"]
+__all__ = ["FAMILY", "SPEC", "check_layout"]
 
 SPEC = DatasetSpec(
     name="shd",
@@ -27,3 +27,6 @@ def check_layout(root: Path, train: bool) -> Path:
     if not h5.is_file():
         raise fail(h5, "expected the unzipped SHD HDF5 file", SPEC)
     return h5
+
+
+FAMILY = Family(SPEC, check_layout, no_spatial_size="SHD (1-D, 700 channels)", one_file=True)

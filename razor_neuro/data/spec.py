@@ -1,11 +1,13 @@
-"""What describes a dataset (:class:`DatasetSpec`) and how loading one fails
-(:class:`DatasetError`, one line naming the file and how to get the data)."""
+"""What describes a dataset (:class:`DatasetSpec`), how one family is read
+(:class:`Family`) and how loading one fails (:class:`DatasetError`, one line naming the
+file and how to get the data)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DatasetError", "DatasetSpec", "fail"]
+__all__ = ["DatasetError", "DatasetSpec", "Family", "fail"]
 
 
 class DatasetError(ValueError):
@@ -43,3 +45,39 @@ def fail(path: Path | str, expected: str, spec: DatasetSpec) -> DatasetError:
     """The error for ``path`` (to raise): what was expected and how to get the data."""
     msg = f"{spec.name}: {path}: {expected}; to get it: {spec.how_to_get}"
     return DatasetError(" ".join(msg.split()))  # guarantee one line
+
+
+def _nothing(_: object) -> None:
+    """The default hook: nothing to check, nothing to hand over."""
+    return None
+
+
+@dataclass(frozen=True)
+class Family:
+    """One dataset family: its spec and the hooks
+    :func:`~razor_neuro.data.loaders.load_dataset` calls, in this order.
+
+    Attributes:
+        spec: the static description.
+        check_layout: ``(root, train) -> data path`` (the split's folder or file); raises
+            :class:`DatasetError` before tonic is touched, so tonic never downloads.
+        check_decoder: ``(data path) -> None``; raises when a reader package that tonic
+            imports only at the first sample is missing.
+        no_spatial_size: what the data is when ``spatial_size`` does not apply to it
+            (1-D SHD); empty where it does.
+        target_transform: ``(data path) -> (tonic target -> label)``, or ``None`` where
+            tonic's target is the label.
+        listed: ``(data path) -> (sample files, labels)`` when a split file lists the
+            samples (kept in its order), ``None`` when tonic finds them (ordered by path).
+        check_files: ``(sample files) -> None``; raises on a file tonic would misread.
+        one_file: every sample lives in the data path itself (an HDF5 file).
+    """
+
+    spec: DatasetSpec
+    check_layout: Callable[[Path, bool], Path]
+    check_decoder: Callable[[Path], None] = _nothing
+    no_spatial_size: str = ""
+    target_transform: Callable[[Path], Callable[[object], int] | None] = _nothing
+    listed: Callable[[Path], tuple[list[str], list[int]] | None] = _nothing
+    check_files: Callable[[list[str]], None] = _nothing
+    one_file: bool = False
