@@ -43,12 +43,13 @@ SEEDS = {"synthetic": (0, 1, 2, 3, 4, 5), "nmnist": (0, 1, 2)}
 
 
 def job(dataset: str, seed: int, keep: str, mode: str = "gate", schedule: str = "razor",
-        readout: str = "0") -> Job:
-    """The run of one table cell; keep 1.0 is the gate-mode, learned-schedule run."""
+        readout: str = "0", more: tuple[str, ...] = ()) -> Job:
+    """The run of one table cell (``more``: further train arguments); keep 1.0 is the
+    gate-mode, learned-schedule run."""
     if keep == "1.0":
         return Job(dataset, seed, keep)
     extra = ("--prune-mode", mode) + (("--schedule", schedule) if schedule != "razor" else ()) \
-        + (("--readout-steps", readout) if readout != "0" else ())
+        + (("--readout-steps", readout) if readout != "0" else ()) + more
     return Job(dataset, seed, keep, extra)
 
 
@@ -100,8 +101,9 @@ def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, 
             continue
         ms = [runs[job(dataset, s, *cell)] for s in seeds]
         ds = [deployed[job(dataset, s, *cell)] for s in seeds]
-        keep, mode, schedule, readout = cell
-        mode += f" + {readout} readout" if readout != "0" else ""
+        keep, mode, schedule, readout = cell[:4]
+        mode += (f" + {readout} readout" if readout != "0" else "") + "".join(
+            f" {v}" for v in cell[4])
         row = [keep, mode, schedule, ",".join(map(str, seeds)),
                spread([d["accuracy"] for d in ds])]
         if dataset == "synthetic":
@@ -127,6 +129,8 @@ def main(argv=None) -> int:
                    "skip-mode rows (train --readout-steps)")
     p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT] rows, "
                    "comma-separated (e.g. 0.5:skip:first:4)")
+    p.add_argument("--train-args", default="", help="further train arguments of every row "
+                   "but keep 1.0, space-separated (e.g. '--cost-rule relative')")
     p.add_argument("--seeds", default=None, help="comma-separated (default: per dataset)")
     p.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2)")
     args = common.parse(p, argv)
@@ -138,6 +142,8 @@ def main(argv=None) -> int:
              for s in args.schedules.split(",")
              for r in (args.readouts.split(",") if m == "skip" else ["0"])]
     cells += [tuple((c + ":0").split(":")[:4]) for c in args.extra_cells.split(",") if c]
+    more = tuple(args.train_args.split())
+    cells = [cell + (more,) for cell in cells]
     datasets = args.datasets.split(",")
     seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
                  if args.seeds else SEEDS[d]) for d in datasets}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from razor_neuro import commands
+from razor_neuro.epm import COST_RULES
 from razor_neuro.errors import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, exit_code
 from razor_neuro.training.baselines import SCHEDULES
 from razor_neuro.training.config import TrainConfig
@@ -192,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
                         f"of the frame's event density: higher prunes denser frames, fewer "
                         f"synaptic operations for some accuracy (default: the dataset's recipe, "
                         f"else {TrainConfig.event_cost})")
+    t.add_argument("--cost-rule", choices=COST_RULES, default=None,
+                   help="how --event-cost prices a frame: density subtracts C x its event "
+                        "density from its measured importance; relative divides each by its "
+                        "mean over the frames (C = 1 prices a frame of average density at the "
+                        "average importance) and ranks frames without events last (default: "
+                        f"the dataset's recipe, else {TrainConfig.cost_rule})")
     t.add_argument("--config", help="TOML model config (default: the dataset's preset)")
     t.add_argument("--seed", type=_non_negative, default=TrainConfig.seed,
                    help="seed of the weights, the data order and the synthetic dataset")

@@ -24,7 +24,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"--synthetic-samples: sizes the synthetic dataset only, not "
                              f"'{args.dataset}'")
         given["n_samples"] = args.synthetic_samples
-    for name in ("epochs", "probe_every", "event_cost", "schedule", "budget", "readout_steps"):
+    for name in ("epochs", "probe_every", "event_cost", "cost_rule", "schedule", "budget",
+                 "readout_steps"):
         if getattr(args, name) is not None:
             given[name] = getattr(args, name)
     cfg = TrainConfig.for_dataset(args.dataset, data_root=args.data_root or "",

@@ -22,6 +22,10 @@ import torch
 from torch import nn
 
 
+#: How :meth:`EPM.learn` prices a frame's events against its measured importance.
+COST_RULES = ("density", "relative")
+
+
 def frame_density(x: torch.Tensor) -> torch.Tensor:
     """Event density of each frame of ``x`` ``[N, ..., T]``: the mean over all axes but the
     sample and time axes, ``[N, T]``."""
@@ -69,12 +73,25 @@ class EPM(nn.Module):
         return mask
 
     @torch.no_grad()
-    def learn(self, importance: torch.Tensor, density: torch.Tensor, event_cost: float) -> None:
-        """Set the embedding to ``importance - event_cost * density``.
+    def learn(self, importance: torch.Tensor, density: torch.Tensor, event_cost: float,
+              rule: str = "density") -> None:
+        """Set the embedding to the frames' value, by ``rule`` (:data:`COST_RULES`):
+
+        * ``density``: ``importance - event_cost * density``;
+        * ``relative``: ``importance / mean|importance| - event_cost * density / mean
+          density`` (means over the frames with events), so a cost of 1 prices a frame of
+          average density at the average importance; a frame without events ranks last
+          (it carries nothing, and skipping it saves a time step).
 
         ``importance`` ``[T]`` is the measured loss increase when frame ``t`` is dropped;
         ``density`` ``[T]`` is each frame's event density (a batch mean of :func:`frame_density`)."""
-        self.embedding.copy_(importance - event_cost * density)
+        value = importance - event_cost * density
+        has = density > 0
+        if rule == "relative" and bool(has.any()):
+            scale = importance[has].abs().mean().clamp_min(1e-12)
+            value = importance / scale - event_cost * density / density[has].mean()
+            value[~has] = value[has].min() - 1.0
+        self.embedding.copy_(value)
 
     def gate(self, x: torch.Tensor, mask: torch.Tensor,
              reweight: float = 0.0) -> torch.Tensor | None:

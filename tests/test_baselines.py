@@ -171,3 +171,19 @@ def test_baseline_bundle_names_its_schedule(tmp_path):
     torch.save(old, tmp_path / "old" / "checkpoint.pt")
     old_bundle = load_bundle(export_checkpoint(tmp_path / "old" / "checkpoint.pt", tmp_path / "o"))
     assert old_bundle.manifest["schedule"] == "razor"
+
+
+def test_relative_cost_rule_prices_events_on_the_importance_scale() -> None:
+    from razor_neuro.epm import EPM
+    epm = EPM(5)
+    importance = torch.tensor([30.0, 10.0, 20.0, 0.0, -5.0])
+    density = torch.tensor([0.01, 0.01, 0.10, 0.0, 0.02])
+    epm.learn(importance, density, 1.0)  # density rule: a 0.1 density costs 0.1 of 30
+    assert epm.keep_mask(3).tolist() == [True, True, True, False, False]
+    epm.learn(importance, density, 1.0, "relative")
+    # mean |importance| over frames with events 16.25, mean density 0.035: the dense frame
+    # 2 is worth 20/16.25 - 0.1/0.035 = -1.63, below frame 4's -5/16.25 - 0.02/0.035 = -0.88
+    assert epm.keep_mask(3).tolist() == [True, True, False, False, True]
+    expected = importance / 16.25 - density / 0.035
+    assert torch.allclose(epm.embedding[[0, 1, 2, 4]], expected[[0, 1, 2, 4]])
+    assert epm.embedding[3] < epm.embedding[[0, 1, 2, 4]].min()  # no events: ranked last

@@ -27,6 +27,7 @@ class TrainConfig:
     probe_forgetting: float = 0.04  # per-probe forgetting of the frame-importance estimate
     probe_every: int = 8  # probe one batch in this many (razor_neuro.training.probe)
     event_cost: float = 1.0
+    cost_rule: str = "density"  # razor_neuro.epm.COST_RULES: how event_cost prices a frame
     probe_drop: float = 0.25
     frame_dropout: float = 0.25  # share of steps dropped per training sample
     dropout_to_end: bool = False  # frame dropout in every epoch, not only until the schedule freezes
@@ -65,7 +66,7 @@ class TrainConfig:
 
 #: Fields added after checkpoints were first written: a checkpoint without one trained with
 #: its default (:func:`with_later_fields`).
-LATER_FIELDS = ("prune_mode", "schedule", "budget", "readout_steps")
+LATER_FIELDS = ("prune_mode", "schedule", "budget", "readout_steps", "cost_rule")
 
 
 def with_later_fields(stored: dict[str, Any]) -> dict[str, Any]:

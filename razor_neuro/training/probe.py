@@ -15,7 +15,8 @@ probed batches with forgetting ``f``::
     G <- (1 - f) G + X^T X        (G: [L*T, L*T], float64)
     r <- (1 - f) r + X^T d        (r: [L*T],      float64)
     beta = (G + I)^-1 r           (viewed [L, T])
-    e_l = beta[l] - event_cost * density[l]
+    e_l = beta[l] - event_cost * density[l]        (cost_rule "density"; "relative":
+                                                    razor_neuro.epm.EPM.learn)
 
 ``density`` ``[L, T]`` is each gated layer's input event density per frame in the run
 with all frames, averaged over the batch (and over the ranks under DDP, where ``G`` and
@@ -97,7 +98,7 @@ class FrameProbe:
     running normal equations ``gram`` ``[L*T, L*T]`` and ``rhs`` ``[L*T]`` (float64).
 
     Args:
-        cfg: ``probe_drop``, ``probe_forgetting`` and ``event_cost`` are read.
+        cfg: ``probe_drop``, ``probe_forgetting``, ``event_cost`` and ``cost_rule`` are read.
         layers: L, the gated layers.
         frames: T.
         device: where the normal equations live.
@@ -107,6 +108,7 @@ class FrameProbe:
         self.layers, self.frames = layers, frames
         self.drop_p, self.forgetting, self.event_cost = (cfg.probe_drop, cfg.probe_forgetting,
                                                          cfg.event_cost)
+        self.cost_rule = cfg.cost_rule
         n = layers * frames
         self.gram = torch.zeros(n, n, dtype=torch.float64, device=device)
         self.rhs = torch.zeros(n, dtype=torch.float64, device=device)
@@ -122,7 +124,7 @@ class FrameProbe:
 
     def learn(self, model: RazorSNN, batch: ProbeBatch) -> None:
         """Fold ``batch`` into the normal equations and set every EPM's embedding to its
-        measured importance minus ``event_cost`` times its density."""
+        measured importance less its events' cost (:meth:`razor_neuro.epm.EPM.learn`)."""
         gram, rhs = normal_equations(batch)
         density = batch.density.clone()
         density /= sum_over_ranks(gram, rhs, density)
@@ -132,7 +134,7 @@ class FrameProbe:
         beta = ridge_solve(self.gram, self.rhs).view(self.layers, self.frames)
         epms = [model.epms[k] for k in sorted(model.epms, key=int)]
         for l, epm in enumerate(epms):
-            epm.learn(beta[l], density[l], self.event_cost)
+            epm.learn(beta[l], density[l], self.event_cost, self.cost_rule)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """``{"gram", "rhs"}``: what a checkpoint stores to resume exactly."""
