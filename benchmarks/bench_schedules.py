@@ -21,7 +21,10 @@ row per keep ratio, mode and schedule, with deploy accuracy (Lava, every test sa
 [min–max] over the seeds, pruned-frame precision (synthetic), time steps, synaptic
 operations, neuron updates and energy per sample (means over the seeds), the ratios of
 each to the same seed's keep-1.0 run (mean [min–max]) and the verify mismatches summed
-over the seeds.  Standalone (not part of ``run_all.py``).
+over the seeds.  A ``rebin`` row (``--schedules rebin``) runs k = keep x T time steps on the
+same recordings binned into k frames, nothing pruned (no precision, ``—``); its report
+measures the keep-1.0 run on its own T-frame binning of the same test recordings.
+Standalone (not part of ``run_all.py``).
 """
 from __future__ import annotations
 

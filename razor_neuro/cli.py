@@ -176,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "baselines fix them before training: first (the first k), uniform "
                         "(every T/k-th), random (drawn from --seed), density (the k with the most "
                         "input events on the training split), oracle (the informative frames; "
-                        "synthetic only)")
+                        "synthetic only); rebin keeps every frame of the same recordings "
+                        "binned into k longer frames (synthetic: k must divide T)")
     t.add_argument("--budget", type=_budget, default=None, metavar="synops=F",
                    help="also bound the first gated layer's kept frames to F in (0, 1] of the "
                         "input events (on the training split), so of its synaptic operations: "

@@ -187,3 +187,74 @@ def test_relative_cost_rule_prices_events_on_the_importance_scale() -> None:
     expected = importance / 16.25 - density / 0.035
     assert torch.allclose(epm.embedding[[0, 1, 2, 4]], expected[[0, 1, 2, 4]])
     assert epm.embedding[3] < epm.embedding[[0, 1, 2, 4]].min()  # no events: ranked last
+
+
+def test_synthetic_merge_is_the_or_of_consecutive_frames():
+    plain = SyntheticEvents(SyntheticSpec(n_samples=8), train=False)
+    merged = SyntheticEvents(SyntheticSpec(n_samples=8, merge=2), train=False)
+    for i in range(len(plain)):
+        (x, y), (m, my) = plain[i], merged[i]
+        pairs = (x[..., 0::2].bool() | x[..., 1::2].bool()).float()
+        assert m.shape[-1] == T // 2 and torch.equal(m, pairs) and my == y
+        assert m.sum() < x.sum() or x.sum() == 0  # a pair's overlapping spikes count once
+    flags = plain.informative
+    assert merged.informative.tolist() == (flags[0::2] | flags[1::2]).tolist()
+    with pytest.raises(ValueError, match="merge 3 does not divide frames 16"):
+        SyntheticEvents(SyntheticSpec(n_samples=8, merge=3))
+
+
+def test_same_recordings_ignore_only_the_binning():
+    from razor_neuro.data import same_recordings
+    syn = {"name": "synthetic", "n_samples": 48, "frames": 16, "seed": 0}
+    assert same_recordings(syn, syn | {"merge": 2}) and same_recordings(syn | {"merge": 1}, syn)
+    assert not same_recordings(syn, syn | {"frames": 8})  # other motion, not other bins
+    assert not same_recordings(syn, syn | {"seed": 1, "merge": 2})
+    real = {"name": "nmnist", "root": "/data", "frames": 20}
+    assert same_recordings(real, real | {"frames": 5})
+    assert not same_recordings(real, real | {"root": "/other"})
+    assert not same_recordings(real, syn)
+
+
+def test_rebin_refuses_what_it_cannot_bin(capsys):
+    from razor_neuro.cli import main
+    for cfg, message in ((TrainConfig(schedule="rebin", budget=0.5), "no --budget"),
+                         (TrainConfig(schedule="rebin", keep_ratio=(0.5, 1.0, 1.0, 1.0)),
+                          "one number")):
+        with pytest.raises(TrainError, match=message):
+            train(cfg, "/nonexistent")
+    # 0.3 of 16 frames is 5, which does not divide 16: synthetic frames merge in equal runs
+    assert main(["train", "--schedule", "rebin", "--keep-ratio", "0.3", "--epochs", "1",
+                 "--synthetic-samples", "48", "--out", "/nonexistent/run"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "expected a divisor of 16" in err
+
+
+@pytest.mark.slow
+def test_rebin_bundle_verifies_and_compares_with_the_full_run(tmp_path, trained_bundle):
+    from razor_neuro.cli import main
+    _, full = trained_bundle(1.0, n_samples=48)
+    _, m = train(TrainConfig(epochs=1, n_samples=48, batch_size=16, schedule="rebin",
+                             keep_ratio=0.25), tmp_path / "run", progress=False, threads=1)
+    assert m["schedule"] == "rebin" and m["frames"] == 4
+    assert m["kept_frames"] == [[0, 1, 2, 3]] * 4 and m["keep_ratio"] == [1.0] * 4
+    assert "pruned_frame_precision" not in m and "informative_frame_recall" not in m
+    bundle = tmp_path / "bundle"
+    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--target", "loihi-sim",
+                 "--out", str(bundle)]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["schedule"] == "rebin" and manifest["frames"] == 4
+    assert manifest["dataset"]["merge"] == 4 and manifest["dataset"]["frames"] == T
+    assert main(["verify", str(bundle), "--samples", "all", "--state", "--threads", "1",
+                 "--out", str(tmp_path / "v")]) == 0
+    v = json.loads((tmp_path / "v" / "verify.json").read_text())
+    assert v["samples"] == 12 and v["mismatches"] == 0 and v["state_mismatches"] == 0
+    assert main(["report", str(bundle), "--compare", str(full), "--samples", "all",
+                 "--source", "reference", "--threads", "1", "--out", str(tmp_path / "r")]) == 0
+    r = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert r["totals"]["time_steps"] == 4 and r["compare"]["totals"]["time_steps"] == T
+    assert r["comparison"]["time_steps_ratio_a_over_b"] == 0.25
+    # each bundle ran its own binning of the same 12 test recordings
+    for merge, block in ((4, r), (1, r["compare"])):
+        data = SyntheticEvents(SyntheticSpec(n_samples=48, merge=merge), train=False)
+        events = sum(float(data[i][0].sum()) for i in range(len(data))) / len(data)
+        assert block["samples"] == 12 and block["layers"][0]["input_spikes"] == pytest.approx(events)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from razor_neuro.atomic import check_replaceable, check_writable, write_dir
+from razor_neuro.data import same_recordings
 from razor_neuro.energy import HardwareProfile, load_profile
 from razor_neuro.export.report.assemble import assemble, check_kinds
 from razor_neuro.export.report.csvtable import csv_text
@@ -106,6 +107,19 @@ def _write(out: str | Path, primary: Measurement, prof: HardwareProfile, ann: Ha
     return ReportResult(path, report, FILES + tuple(report.figures))
 
 
+def _check_comparable(b: Any, other: Any) -> None:
+    """Raise :class:`ReportError` unless bundle ``other`` (``--compare``) runs on the same
+    test recordings as ``b``: the same input shape and dataset, whose frames may differ
+    only in the binning of the same recordings (:func:`razor_neuro.data.same_recordings`)."""
+    same = {"input_shape": other.manifest.get("input_shape") == b.manifest.get("input_shape"),
+            "dataset": same_recordings(other.manifest.get("dataset") or {},
+                                       b.manifest.get("dataset") or {})}
+    for key, ok in same.items():
+        if not ok:
+            raise ReportError(f"--compare: {other.path} has another '{key}' than {b.path}; "
+                              f"bundles are compared on the same test recordings")
+
+
 def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
                   ann_profile: str = "cmos45nm", samples: Optional[int] = 32, start: int = 0,
                   source: str = "lava", verify_samples: Optional[int] = None,
@@ -124,7 +138,8 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
 
     Raises:
         ReportError: bad profile, bundle or samples; ``compare`` made for another input
-            shape, frame count or dataset (nothing is written).
+            shape or other recordings (nothing is written; the same recordings binned into
+            other frames, the ``rebin`` schedule's, are compared sample by sample).
         ReportRefused: ``source='reference'`` and ``verify`` found mismatches.
     """
     from razor_neuro.export.bundle import load_bundle
@@ -135,17 +150,17 @@ def report_bundle(out: str | Path, bundle: str | Path, profile: str = "loihi1",
     b = load_bundle(bundle)
     other_b = load_bundle(compare) if compare is not None else None
     if other_b is not None:
-        for key in ("input_shape", "frames", "dataset"):
-            if other_b.manifest.get(key) != b.manifest.get(key):
-                raise ReportError(
-                    f"--compare: {other_b.path} has another '{key}' than {b.path}; "
-                    f"bundles are compared on the same test samples")
+        _check_comparable(b, other_b)
     smp = load_test_samples(b, samples, start)
     if samples is None and source == "reference" and verify_samples is None:
         verify_samples = min(LICENCE_SAMPLES, len(smp.labels))
     primary = measure_bundle(b, smp, source, verify_samples, start, device, hw)
-    other = None if other_b is None else measure_bundle(other_b, smp, source, verify_samples,
-                                                        start, device, hw)
+    other = None
+    if other_b is not None:
+        # the same recordings binned into other frames (rebin) are that bundle's samples
+        same = other_b.manifest["dataset"] == b.manifest["dataset"] and other_b.frames == b.frames
+        other_smp = smp if same else load_test_samples(other_b, samples, start)
+        other = measure_bundle(other_b, other_smp, source, verify_samples, start, device, hw)
     return _write(out, primary, prof, ann, other, overwrite)
 
 

@@ -35,6 +35,17 @@ def dataset_from_spec(spec: dict[str, Any], train: bool = False) -> Dataset:
     return load_dataset(name, spec["root"], frames=int(spec["frames"]), train=train, cache_dir=cache_dir)
 
 
+def same_recordings(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether the dataset specs ``a`` and ``b`` (:func:`dataset_from_spec`) hold the same
+    recordings, binned into the same frames or not: equal but for the binning, a loader's
+    ``frames`` or the synthetic set's ``merge`` (absent: 1; its ``frames`` draws the motion,
+    so it must match)."""
+    def recordings(spec: dict[str, Any]) -> dict[str, Any]:
+        binning = "merge" if spec.get("name") == "synthetic" else "frames"
+        return {k: v for k, v in spec.items() if k != binning}
+    return recordings(a) == recordings(b)
+
+
 def fingerprint(data: Dataset, samples: int = 8) -> str:
     """SHA-256 over the first ``samples`` items (spike bytes and labels): tells whether a
     dataset recreated from its spec is still the one a model was trained and exported on."""

@@ -14,6 +14,10 @@ burst of random events unrelated to the object).  Which frames are which is a fi
 property of the dataset (drawn from ``seed``), as it is for a sensor whose redundant
 periods recur, so a *static* frame schedule can learn to drop them.  Every sample records
 its ``informative`` flags so a learned schedule can be scored against them.
+
+``merge`` bins the same samples into fewer, longer frames: each run of ``merge`` consecutive
+frames becomes one, the OR of their spikes (the ``rebin`` schedule's data; the motion
+pattern is still drawn for ``frames``).
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class SyntheticSpec:
     active_fraction_eighths: int = 5
     speed: float = 1.5
     seed: int = 0
+    merge: int = 1  # frames OR-ed into one (merge_frames); 1 leaves the samples as drawn
 
 
 def frame_pattern(spec: SyntheticSpec) -> np.ndarray:
@@ -99,19 +104,32 @@ def make_sample(spec: SyntheticSpec, index: int) -> tuple[np.ndarray, int]:
     return out, label
 
 
+def merge_frames(x: np.ndarray, merge: int) -> np.ndarray:
+    """Each run of ``merge`` consecutive frames OR-ed into one: ``[..., T]`` ->
+    ``[..., T / merge]`` (a spike where any of the run's frames has one)."""
+    return x.reshape(*x.shape[:-1], x.shape[-1] // merge, merge).max(-1)
+
+
 class SyntheticEvents(Dataset):
     """Deterministic synthetic DVS dataset; ``train`` and test splits never overlap.
 
-    Items are ``(x, y)``: ``x`` float32 ``[2, size, size, T]`` in {0, 1}, ``y`` int.
+    Items are ``(x, y)``: ``x`` float32 ``[2, size, size, T / merge]`` in {0, 1}, ``y`` int;
+    ``informative`` ``[T / merge]``: a merged frame is informative where one of its frames is.
+
+    Raises:
+        ValueError: ``spec.merge`` does not divide ``spec.frames``.
     """
 
     def __init__(self, spec: SyntheticSpec = SyntheticSpec(), train: bool = True,
                  test_fraction: float = 0.25) -> None:
+        if spec.merge < 1 or spec.frames % spec.merge:
+            raise ValueError(f"dataset spec: merge {spec.merge} does not divide frames "
+                             f"{spec.frames}; expected a divisor of it")
         self.spec = spec
         n_test = int(round(spec.n_samples * test_fraction))
         offset = 0 if train else spec.n_samples - n_test
         self.indices = range(offset, offset + (spec.n_samples - n_test if train else n_test))
-        self.informative = torch.from_numpy(frame_pattern(spec) == 1)
+        self.informative = torch.from_numpy(merge_frames(frame_pattern(spec) == 1, spec.merge))
 
     def for_epoch(self, epoch: int) -> "SyntheticEvents":
         """This training split with new samples for ``epoch`` (from 0): epoch 0 is the split
@@ -134,4 +152,4 @@ class SyntheticEvents(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         x, y = make_sample(self.spec, self.indices[i])
-        return torch.from_numpy(x).float(), y
+        return torch.from_numpy(merge_frames(x, self.spec.merge)).float(), y

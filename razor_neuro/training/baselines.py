@@ -71,8 +71,9 @@ def oracle(facts: FrameFacts, keep: int) -> np.ndarray:
 #: the baselines by name; ``razor`` is the learned schedule
 BASELINES: dict[str, Callable[[FrameFacts, int], np.ndarray]] = {
     "first": first, "uniform": uniform, "random": random, "density": density, "oracle": oracle}
-#: every ``--schedule`` name, the default first
-SCHEDULES = ("razor", *BASELINES)
+#: every ``--schedule`` name, the default first; ``rebin`` keeps every frame of samples
+#: binned into fewer (:func:`razor_neuro.training.datasets.binned_frames`)
+SCHEDULES = ("razor", *BASELINES, "rebin")
 
 
 def scores(kept: np.ndarray, frames: int) -> np.ndarray:

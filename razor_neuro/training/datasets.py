@@ -1,5 +1,5 @@
-"""The train and test datasets of a :class:`TrainConfig`, and the check that they fit the
-model."""
+"""The train and test datasets of a :class:`TrainConfig` (binned into fewer frames for the
+``rebin`` schedule), and the check that they fit the model."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -13,16 +13,41 @@ from razor_neuro.model_config import ModelConfig
 from razor_neuro.training.config import TrainConfig, TrainError
 
 
+def binned_frames(cfg: TrainConfig, frames: int) -> int:
+    """The frames the run's samples are binned into, for a model config of ``frames``:
+    ``frames`` itself, or with the ``rebin`` schedule ``k = round(keep_ratio * frames)``.
+
+    Raises:
+        TrainError: ``rebin`` on the synthetic dataset with a ``k`` that does not divide
+            ``frames`` (its samples are merged from ``frames`` frames in equal runs).
+    """
+    if cfg.schedule != "rebin":
+        return frames
+    k = int(round(float(cfg.keep_ratio) * frames))
+    if cfg.dataset == "synthetic" and frames % k:
+        raise TrainError(f"--keep-ratio: --schedule rebin on the synthetic dataset merges its "
+                         f"{frames} frames in equal runs; {cfg.keep_ratio} gives {k} frames, "
+                         f"expected a divisor of {frames}")
+    return k
+
+
 def build_datasets(cfg: TrainConfig, frames: int) -> tuple[Dataset, Dataset, dict[str, Any]]:
-    """Train/test datasets of ``frames`` time bins and the JSON-able spec that recreates them
-    (:func:`razor_neuro.data.dataset_from_spec`; export stores it in the bundle)."""
+    """Train/test datasets of :func:`binned_frames` time bins for a model config of
+    ``frames``, and the JSON-able spec that recreates them
+    (:func:`razor_neuro.data.dataset_from_spec`; export stores it in the bundle).  The
+    synthetic samples are drawn for ``frames`` and merged (``merge``, recorded only where it
+    is not 1, so the spec of every other run is as before it existed); a real dataset's
+    loader bins each recording's span into the frames."""
+    binned = binned_frames(cfg, frames)
     if cfg.dataset == "synthetic":
-        spec: dict[str, Any] = {"name": "synthetic", **asdict(
-            SyntheticSpec(n_samples=cfg.n_samples, frames=frames, seed=cfg.seed))}
+        spec: dict[str, Any] = {"name": "synthetic", **asdict(SyntheticSpec(
+            n_samples=cfg.n_samples, frames=frames, seed=cfg.seed, merge=frames // binned))}
+        if spec["merge"] == 1:
+            del spec["merge"]
     elif not cfg.data_root:
         raise TrainError(f"--data-root: dataset {cfg.dataset!r} needs the directory that holds it")
     else:
-        spec = {"name": cfg.dataset, "root": cfg.data_root, "frames": frames}
+        spec = {"name": cfg.dataset, "root": cfg.data_root, "frames": binned}
     return dataset_from_spec(spec, train=True), dataset_from_spec(spec, train=False), spec
 
 

@@ -11,7 +11,7 @@ import json
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,7 +30,7 @@ from razor_neuro.training import distributed
 from razor_neuro.training.checkpoint import (Checkpoint, CheckpointError, read_resumable,
                                              schedule_from_model)
 from razor_neuro.training.config import TrainConfig, TrainError
-from razor_neuro.training.datasets import build_datasets, check_data_fits
+from razor_neuro.training.datasets import binned_frames, build_datasets, check_data_fits
 from razor_neuro.training.evaluate import evaluate, informative_scores
 from razor_neuro.training.policies import EpochPlan, check_keep_ratio
 from razor_neuro.training.probe import FrameProbe, count_cross_entropy
@@ -133,8 +133,10 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     if cfg.fresh_samples and cfg.dataset != "synthetic":
         raise TrainError(f"fresh_samples: only the synthetic dataset draws new samples, not "
                          f"{cfg.dataset!r}")
+    frames = mcfg.frames
+    mcfg = replace(mcfg, frames=binned_frames(cfg, frames))  # rebin: the binned frames
     ckpt = read_resumable(out / "checkpoint.pt", cfg, mcfg, device) if resume else None
-    train_set, test_set, data_spec = build_datasets(cfg, mcfg.frames)
+    train_set, test_set, data_spec = build_datasets(cfg, frames)
     check_data_fits(train_set, mcfg, cfg.dataset)
     model = RazorSNN(mcfg, seed=cfg.seed, prune_mode=cfg.prune_mode,
                      readout_steps=cfg.readout_steps).to(device)
@@ -243,7 +245,8 @@ def final_metrics(run: Run) -> dict[str, Any]:
         **run.choice.metrics(masks[0]),
     }
     test_set = run.test_loader.dataset
-    if isinstance(test_set, SyntheticEvents):
+    # rebin prunes no frame: nothing to score against the informative flags
+    if isinstance(test_set, SyntheticEvents) and cfg.schedule != "rebin":
         metrics.update(informative_scores(masks[0], test_set.informative))
     return metrics
 

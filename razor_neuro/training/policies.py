@@ -4,7 +4,7 @@ uses the same values); :class:`EpochPlan` bundles one epoch's values for the loo
 
 Epochs count from 0.  With ``start, span = pruning_span(cfg)``:
 
-* keep ratio of a gated layer with target ``r``: ``1`` before ``start``, then
+* keep ratio of a gated layer with target ``r`` (:func:`target_keep_ratios`): ``1`` before ``start``, then
   ``1 + (r - 1) * min(1, (epoch + 1 - start) / span)``, exactly ``r`` once annealed;
 * re-weighting: ``max(0, 1 - (epoch + 1) / (start + span))``;
 * learning rate: ``lr * (1 + cos(pi * epoch / epochs)) / 2``;
@@ -32,13 +32,20 @@ def pruning_span(cfg: TrainConfig) -> tuple[int, int]:
             max(1, int(round(cfg.anneal_fraction * cfg.epochs))))
 
 
+def target_keep_ratios(cfg: TrainConfig, layers: int) -> list[float]:
+    """The keep ratio each of the ``layers`` gated layers anneals to
+    (:func:`razor_neuro.model_config.layer_keep_ratios`); 1 with the ``rebin`` schedule,
+    whose keep ratio sets how many frames the samples are binned into, every one kept."""
+    return layer_keep_ratios(1.0 if cfg.schedule == "rebin" else cfg.keep_ratio, layers)
+
+
 def keep_ratio_at(cfg: TrainConfig, epoch: int, layers: int) -> list[float]:
     """Keep ratio of each of the ``layers`` gated layers at ``epoch``: 1.0 for the first
     ``prune_start`` of the epochs, then annealed linearly to the layer's target
-    (:func:`razor_neuro.model_config.layer_keep_ratios`) over ``anneal_fraction`` of the epochs."""
+    (:func:`target_keep_ratios`) over ``anneal_fraction`` of the epochs."""
     start, span = pruning_span(cfg)
     frac = min(1.0, max(0, epoch + 1 - start) / span)
-    targets = layer_keep_ratios(cfg.keep_ratio, layers)
+    targets = target_keep_ratios(cfg, layers)
     # the targets themselves once annealed: 1 + (r - 1) * 1.0 need not round to r's frames
     return targets if frac >= 1.0 else [1.0 + (r - 1.0) * frac for r in targets]
 
@@ -64,7 +71,7 @@ def learns_schedule(cfg: TrainConfig, epoch: int) -> bool:
 def prunes(cfg: TrainConfig, layers: int) -> bool:
     """Whether some of the ``layers`` gated layers' target keep ratio is below 1, or the run
     has a budget below 1."""
-    return min(layer_keep_ratios(cfg.keep_ratio, layers)) < 1.0 or cfg.budget < 1.0
+    return min(target_keep_ratios(cfg, layers)) < 1.0 or cfg.budget < 1.0
 
 
 def probes_at(cfg: TrainConfig, epoch: int, layers: int) -> bool:

@@ -31,7 +31,8 @@ def check_schedule(cfg: TrainConfig, mcfg: ModelConfig) -> None:
     """Raise :class:`TrainError` (one line) for an unknown schedule, ``oracle`` on a dataset
     that does not know its informative frames (only the synthetic one does), a budget outside
     (0, 1], or a baseline with deeper gated layers pruning (a baseline schedules the first
-    gated layer only; the deeper ones would have nothing to learn their schedule from)."""
+    gated layer only; the deeper ones would have nothing to learn their schedule from), or
+    ``rebin`` with a budget or more than one keep ratio (it prunes nothing)."""
     if cfg.schedule not in SCHEDULES:
         raise TrainError(f"--schedule: expected one of {', '.join(SCHEDULES)}, got "
                          f"{cfg.schedule!r}")
@@ -40,6 +41,10 @@ def check_schedule(cfg: TrainConfig, mcfg: ModelConfig) -> None:
                          f"frames, not {cfg.dataset!r}")
     if not 0.0 < cfg.budget <= 1.0:
         raise TrainError(f"--budget: expected synops=F with F in (0, 1], got synops={cfg.budget}")
+    if cfg.schedule == "rebin" and (cfg.budget < 1.0 or not isinstance(cfg.keep_ratio, float)):
+        raise TrainError("--schedule rebin: keeps every frame of samples binned into "
+                         "round(keep ratio x T) frames; give --keep-ratio one number and no "
+                         "--budget")
     if cfg.schedule != "razor" and min(layer_keep_ratios(cfg.keep_ratio, mcfg.gated_layers)[1:],
                                        default=1.0) < 1.0:
         raise TrainError(f"--schedule {cfg.schedule}: a baseline schedules the first gated layer "
@@ -89,7 +94,7 @@ class FrameChoice:
         where the budget binds; for a baseline, its frames at that count are written into the
         first gated layer's embedding (call before taking the plan's masks)."""
         cfg, facts = self.cfg, self.facts
-        if cfg.schedule == "razor" and cfg.budget >= 1.0:
+        if cfg.schedule not in BASELINES and cfg.budget >= 1.0:  # razor, or rebin
             return plan
         epm = model.epms[str(min(int(i) for i in model.epms))]
         most = int(round(plan.keep_ratio[0] * facts.frames))
