@@ -130,8 +130,10 @@ def main(argv=None) -> int:
     p.add_argument("--schedules", default="razor", help="comma-separated schedule names")
     p.add_argument("--readouts", default="0", help="comma-separated readout steps of the "
                    "skip-mode rows (train --readout-steps)")
-    p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT] rows, "
-                   "comma-separated (e.g. 0.5:skip:first:4)")
+    p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT[:COST_RULE]] "
+                   "rows, comma-separated (e.g. 0.5:skip:first:3:relative)")
+    p.add_argument("--table-only", action="store_true", help="train and deploy nothing: the "
+                   "table of the runs already in the cache")
     p.add_argument("--train-args", default="", help="further train arguments of every row "
                    "but keep 1.0, space-separated (e.g. '--cost-rule relative')")
     p.add_argument("--seeds", default=None, help="comma-separated (default: per dataset)")
@@ -144,9 +146,11 @@ def main(argv=None) -> int:
     cells = [(k, m, s, r) for k in args.keeps.split(",") for m in args.modes.split(",")
              for s in args.schedules.split(",")
              for r in (args.readouts.split(",") if m == "skip" else ["0"])]
-    cells += [tuple((c + ":0").split(":")[:4]) for c in args.extra_cells.split(",") if c]
     more = tuple(args.train_args.split())
     cells = [cell + (more,) for cell in cells]
+    for c in filter(None, args.extra_cells.split(",")):
+        keep, mode, schedule, readout, rule = (c.split(":") + ["0", ""])[:5]
+        cells.append((keep, mode, schedule, readout, ("--cost-rule", rule) if rule else ()))
     datasets = args.datasets.split(",")
     seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
                  if args.seeds else SEEDS[d]) for d in datasets}
@@ -158,6 +162,9 @@ def main(argv=None) -> int:
     runs, deployed = {}, {}
 
     def one(j: Job) -> None:
+        done = f"{j.name}/metrics.json" if j.keep == "1.0" else f"{j.name}.deploy.json"
+        if args.table_only and not (cache / done).exists():
+            return
         runs[j] = train(j, cache, args.fresh, args.nmnist_root, base)
         if j.keep != "1.0":
             deployed[j] = deploy(j, job(j.dataset, j.seed, "1.0"), cache)
