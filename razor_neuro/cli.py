@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from razor_neuro import commands
-from razor_neuro.epm import COST_RULES
 from razor_neuro.errors import EXIT_BAD_INPUT, EXIT_CODES, EXIT_INTERRUPTED, exit_code
 from razor_neuro.training.baselines import SCHEDULES
-from razor_neuro.training.config import TrainConfig
+from razor_neuro.training.config import COST_RULES, TrainConfig
 from razor_neuro.versions import package_version
 
 def _keep_ratio(text: str) -> tuple[float, ...]:

@@ -22,10 +22,6 @@ import torch
 from torch import nn
 
 
-#: How :meth:`EPM.learn` prices a frame's events against its measured importance.
-COST_RULES = ("density", "relative")
-
-
 def frame_density(x: torch.Tensor) -> torch.Tensor:
     """Event density of each frame of ``x`` ``[N, ..., T]``: the mean over all axes but the
     sample and time axes, ``[N, T]``."""
@@ -75,7 +71,8 @@ class EPM(nn.Module):
     @torch.no_grad()
     def learn(self, importance: torch.Tensor, density: torch.Tensor, event_cost: float,
               rule: str = "density") -> None:
-        """Set the embedding to the frames' value, by ``rule`` (:data:`COST_RULES`):
+        """Set the embedding to the frames' value, by ``rule``
+        (:data:`razor_neuro.training.config.COST_RULES`):
 
         * ``density``: ``importance - event_cost * density``;
         * ``relative``: ``importance / mean|importance| - event_cost * density / mean

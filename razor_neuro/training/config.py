@@ -14,6 +14,11 @@ class TrainError(ValueError):
     """Bad training arguments or an unusable checkpoint."""
 
 
+#: How :meth:`razor_neuro.epm.EPM.learn` prices a frame's events against its measured
+#: importance (``--cost-rule``).
+COST_RULES = ("density", "relative")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run."""
@@ -27,7 +32,7 @@ class TrainConfig:
     probe_forgetting: float = 0.04  # per-probe forgetting of the frame-importance estimate
     probe_every: int = 8  # probe one batch in this many (razor_neuro.training.probe)
     event_cost: float = 1.0
-    cost_rule: str = "density"  # razor_neuro.epm.COST_RULES: how event_cost prices a frame
+    cost_rule: str = "density"  # COST_RULES: how event_cost prices a frame (EPM.learn)
     probe_drop: float = 0.25
     frame_dropout: float = 0.25  # share of steps dropped per training sample
     dropout_to_end: bool = False  # frame dropout in every epoch, not only until the schedule freezes
