@@ -218,6 +218,14 @@ def test_skip_mode_in_schedule_is_tamper_checked(skip_run, tmp_path: Path, rehas
     assert main(["verify", str(copy), "--samples", "1", "--out", str(tmp_path / "v")]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'mode' must be one of gate, skip" in err[0]
+    for bad, says in (({**sched, "readout_steps": -1}, "readout_steps must be an integer >= 0"),
+                      ({**sched, "mode": "gate", "readout_steps": 2},
+                       "readout_steps apply to mode 'skip' only")):
+        (copy / "schedule.json").write_text(json.dumps(bad))
+        rehash(copy, "schedule.json")
+        assert main(["verify", str(copy), "--samples", "1", "--out", str(tmp_path / "v")]) == 3
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and says in err[0]
 
 
 def test_nir_export_refuses_a_skip_checkpoint(skip_run, tmp_path: Path,
