@@ -262,10 +262,11 @@ def measure_bundle(bundle: Any, samples: Any, source: str = "lava",
     x, labels, n = samples.x, samples.labels, int(samples.x.shape[0])
     both = "" if same else " and one with all-ones gates (nothing pruned)"
     if bundle.schedule.mode == "skip":
+        readout = bundle.schedule.readout
+        then = f", then {readout} empty readout steps" if readout else ""
         both = (" (its pruned input frames skipped: each sample runs its kept frames as "
-                "consecutive steps" + (f", then {bundle.schedule.readout} empty readout steps"
-                                       if bundle.schedule.readout else "") + ")" + ("" if same else " and one on all frames (nothing "
-                                        "pruned)"))
+                f"consecutive steps{then})" + ("" if same else " and one on all frames "
+                                               "(nothing pruned)"))
     # with the schedule, and (when it prunes) without it: all frames, all-ones gates
     deployed = [Deployment.of_bundle(b, x) for b in ([bundle] if same else [bundle, all_kept])]
     if source == "lava":
