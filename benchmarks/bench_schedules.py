@@ -149,7 +149,9 @@ def main(argv=None) -> int:
     more = tuple(args.train_args.split())
     cells = [cell + (more,) for cell in cells]
     for c in filter(None, args.extra_cells.split(",")):
-        keep, mode, schedule, readout, rule = (c.split(":") + ["0", ""])[:5]
+        parts = c.split(":")
+        keep, mode, schedule = parts[:3]
+        readout, rule = (parts[3:4] or ["0"])[0], (parts[4:5] or [""])[0]
         cells.append((keep, mode, schedule, readout, ("--cost-rule", rule) if rule else ()))
     datasets = args.datasets.split(",")
     seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
