@@ -24,6 +24,10 @@ each to the same seed's keep-1.0 run (mean [min–max]) and the verify mismatche
 over the seeds.  A ``rebin`` row (``--schedules rebin``) runs k = keep x T time steps on the
 same recordings binned into k frames, nothing pruned (no precision, ``—``); its report
 measures the keep-1.0 run on its own T-frame binning of the same test recordings.
+With ``--sanafe-samples N`` each row and its keep-1.0 run also go through SANA-FE's Loihi
+model over the first N test samples (``razor-neuro report --hw-model sanafe --compare``,
+cached in ``<cache>/<run>.sanafe.json``): the calibrated model's energy and latency ratios
+to keep 1.0 and its spike mismatches beside the counts x constants figures.
 Standalone (not part of ``run_all.py``).
 """
 from __future__ import annotations
@@ -88,14 +92,43 @@ def deploy(run: Job, full: Job, cache: Path) -> dict:
     return row
 
 
+def hardware(run: Job, full: Job, cache: Path, samples: int, measure: bool) -> dict | None:
+    """SANA-FE's energy and latency of ``run`` against ``full`` over the first ``samples``
+    test samples (``razor-neuro report --hw-model sanafe --compare``), cached in
+    ``<cache>/<run>.sanafe.json``; ``None`` where it is not cached and ``measure`` is
+    false (``--table-only``)."""
+    done = cache / f"{run.name}.sanafe.json"
+    if done.exists():
+        row = json.loads(done.read_text())
+        if not measure or row["samples"] == samples:
+            return row
+    if not measure:
+        return None
+    bundle, base = export(run, cache), export(full, cache)
+    common.progress(f"report {bundle.name} --compare {base.name} --hw-model sanafe")
+    out = cache / f"{run.name}.sanafe"
+    run_cli("report", str(bundle), "--compare", str(base), "--samples", str(samples),
+            "--source", "reference", "--verify-samples", str(min(8, samples)),
+            "--hw-model", "sanafe",
+            "--out", str(out), "--overwrite")
+    hw = json.loads((out / "report.json").read_text())["hardware_model"]
+    mine, theirs = hw["with_schedule"], hw["compare"]
+    row = {"samples": samples,
+           "energy_ratio": mine["energy_pj_per_sample"] / theirs["energy_pj_per_sample"],
+           "latency_ratio": mine["latency_s_per_sample"] / theirs["latency_s_per_sample"],
+           "spike_mismatches": hw["spike_mismatches"]}
+    done.write_text(json.dumps(row))
+    return row
+
+
 def mean(values: list[float]) -> str:
     return common.num(statistics.fmean(values))
 
 
 def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, ...],
-             runs: dict, deployed: dict) -> list[list[str]]:
+             runs: dict, deployed: dict, hw: dict) -> list[list[str]]:
     """One row per (keep, mode, schedule, readout steps): the given seeds that are trained
-    and deployed."""
+    and deployed; SANA-FE's ratios (``hw``) where every one of those seeds has them."""
     rows = []
     every = seeds
     for cell in cells:
@@ -116,6 +149,10 @@ def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, 
         row += [spread([d[k] for d in ds]) for k in ("steps_ratio", "synops_ratio",
                                                       "neuron_updates_ratio", "energy_ratio")]
         row.append(str(sum(d["mismatches"] for d in ds)))
+        hs = [hw.get(job(dataset, s, *cell)) for s in seeds]
+        row += ([spread([h[k] for h in hs]) for k in ("energy_ratio", "latency_ratio")]
+                + [str(sum(h["spike_mismatches"] for h in hs))]
+                if all(hs) else ["—"] * 3)
         rows.append(row)
     return rows
 
@@ -138,6 +175,10 @@ def main(argv=None) -> int:
                    "but keep 1.0, space-separated (e.g. '--cost-rule relative')")
     p.add_argument("--seeds", default=None, help="comma-separated (default: per dataset)")
     p.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2)")
+    p.add_argument("--sanafe-samples", type=int, default=0, metavar="N",
+                   help="also run SANA-FE's Loihi model on each row and its keep-1.0 run over "
+                        "the first N test samples (report --hw-model sanafe; needs the hw "
+                        "extra; default 0: not run, cached figures still shown)")
     args = common.parse(p, argv)
     common.header("9. Prune modes and schedules: what a schedule saves", args)
     base = ("--epochs", "1") if args.smoke else ()
@@ -161,7 +202,7 @@ def main(argv=None) -> int:
     # the oracle needs a data set that knows its informative frames (synthetic only)
     todo += [job(d, s, *cell) for cell in cells for d in datasets for s in seeds[d]
              if not (cell[2] == "oracle" and d != "synthetic")]
-    runs, deployed = {}, {}
+    runs, deployed, hw = {}, {}, {}
 
     def one(j: Job) -> None:
         done = f"{j.name}/metrics.json" if j.keep == "1.0" else f"{j.name}.deploy.json"
@@ -170,6 +211,8 @@ def main(argv=None) -> int:
         runs[j] = train(j, cache, args.fresh, args.nmnist_root, base)
         if j.keep != "1.0":
             deployed[j] = deploy(j, job(j.dataset, j.seed, "1.0"), cache)
+            hw[j] = hardware(j, job(j.dataset, j.seed, "1.0"), cache, args.sanafe_samples,
+                             args.sanafe_samples > 0 and not args.table_only)
 
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(one, todo))
@@ -179,14 +222,20 @@ def main(argv=None) -> int:
             headers.append("pruned-frame precision")
         headers += ["steps/sample", "synops/sample", "neuron updates/sample", "energy nJ/sample",
                     "steps vs keep 1.0", "synops vs keep 1.0", "neuron updates vs keep 1.0",
-                    "energy vs keep 1.0", "verify mismatches (spikes + states)"]
-        emit(table(headers, rows_for(d, cells, seeds[d], runs, deployed),
+                    "energy vs keep 1.0", "verify mismatches (spikes + states)",
+                    "SANA-FE energy vs keep 1.0", "SANA-FE latency vs keep 1.0",
+                    "SANA-FE spike mismatches"]
+        counts = sorted({h["samples"] for j, h in hw.items() if h and j.dataset == d})
+        emit(table(headers, rows_for(d, cells, seeds[d], runs, deployed, hw),
                    f"{d}: prune modes and schedules against the same seed's keep-1.0 run "
                    "(every test sample; Loihi 1 profile)",
                    ["Accuracy: Lava fixed_pt on every test sample (razor-neuro verify). Counts "
                     "and energy: razor-neuro report --compare --source reference, whose "
                     "reference equals Lava spike for spike on every sample (the verify "
-                    f"column). {common.machine()}."]))
+                    "column). SANA-FE (Loihi architecture, report --hw-model sanafe "
+                    "--compare, replaying the reference's spikes): the first "
+                    f"{' or '.join(map(str, counts)) or 'N'} test samples, — where not run "
+                    f"for every seed of the row. {common.machine()}."]))
     return 0
 
 
