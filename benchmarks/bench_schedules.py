@@ -167,8 +167,9 @@ def main(argv=None) -> int:
     p.add_argument("--schedules", default="razor", help="comma-separated schedule names")
     p.add_argument("--readouts", default="0", help="comma-separated readout steps of the "
                    "skip-mode rows (train --readout-steps)")
-    p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT[:COST_RULE]] "
-                   "rows, comma-separated (e.g. 0.5:skip:first:3:relative)")
+    p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT["
+                   ":COST_RULE[:EPOCHS]]] rows, comma-separated, an empty field for the "
+                   "default (e.g. 0.5:skip:first:3:relative, 0.5:skip:razor:0::60)")
     p.add_argument("--table-only", action="store_true", help="train and deploy nothing: the "
                    "table of the runs already in the cache")
     p.add_argument("--train-args", default="", help="further train arguments of every row "
@@ -192,8 +193,9 @@ def main(argv=None) -> int:
     for c in filter(None, args.extra_cells.split(",")):
         parts = c.split(":")
         keep, mode, schedule = parts[:3]
-        readout, rule = (parts[3:4] or ["0"])[0], (parts[4:5] or [""])[0]
-        cells.append((keep, mode, schedule, readout, ("--cost-rule", rule) if rule else ()))
+        readout, rule, epochs = (parts[3:4] or ["0"])[0], *(parts[4:6] + ["", ""])[:2]
+        cells.append((keep, mode, schedule, readout, (("--cost-rule", rule) if rule else ())
+                      + (("--epochs", epochs) if epochs else ())))
     datasets = args.datasets.split(",")
     seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
                  if args.seeds else SEEDS[d]) for d in datasets}
