@@ -92,6 +92,21 @@ def deploy(run: Job, full: Job, cache: Path) -> dict:
     return row
 
 
+def extra_cells(text: str) -> list[tuple]:
+    """The cells of ``--extra-cells``: comma-separated ``KEEP:MODE:SCHEDULE[:READOUT[:COST_RULE
+    [:EPOCHS]]]``, each ``(keep, mode, schedule, readout, further train arguments)``; a
+    missing or empty field is the default (``readout`` "0", no argument)."""
+    cells = []
+    for c in filter(None, text.split(",")):
+        parts = c.split(":")
+        keep, mode, schedule = parts[:3]
+        readout, rule, epochs = (parts[3:6] + ["", "", ""])[:3]
+        cells.append((keep, mode, schedule, readout or "0",
+                      (("--cost-rule", rule) if rule else ())
+                      + (("--epochs", epochs) if epochs else ())))
+    return cells
+
+
 def hardware(run: Job, full: Job, cache: Path, samples: int, measure: bool) -> dict | None:
     """SANA-FE's energy and latency of ``run`` against ``full`` over the first ``samples``
     test samples (``razor-neuro report --hw-model sanafe --compare``), cached in
@@ -190,12 +205,7 @@ def main(argv=None) -> int:
              for r in (args.readouts.split(",") if m == "skip" else ["0"])]
     more = tuple(args.train_args.split())
     cells = [cell + (more,) for cell in cells]
-    for c in filter(None, args.extra_cells.split(",")):
-        parts = c.split(":")
-        keep, mode, schedule = parts[:3]
-        readout, rule, epochs = (parts[3:4] or ["0"])[0], *(parts[4:6] + ["", ""])[:2]
-        cells.append((keep, mode, schedule, readout, (("--cost-rule", rule) if rule else ())
-                      + (("--epochs", epochs) if epochs else ())))
+    cells += extra_cells(args.extra_cells)
     datasets = args.datasets.split(",")
     seeds = {d: ((0,) if args.smoke else tuple(int(v) for v in args.seeds.split(","))
                  if args.seeds else SEEDS[d]) for d in datasets}

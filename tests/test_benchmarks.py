@@ -156,3 +156,21 @@ def test_sanafe_smoke(tmp_path: Path) -> None:
     row = next(line for line in res.stdout.splitlines() if line.startswith("| synthetic |"))
     cells = [c.strip() for c in row.strip("|").split("|")]  # the preset: 3,142 neurons
     assert cells[1] == "3,142" and int(cells[2]) >= 4 and cells[-1] == "0"
+
+
+def test_schedules_extra_cells() -> None:
+    """bench_schedules.py's ``--extra-cells``: a missing or empty field is its default, so a
+    row with readout steps and no cost rule names the runs the main grid trains."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from bench_schedules import extra_cells, job
+    finally:
+        sys.path.remove(str(BENCH))
+    assert extra_cells("0.5:gate:first,0.5:skip:razor:3,0.5:skip:first:3:relative,"
+                       "0.5:skip:razor:0::60") == [
+        ("0.5", "gate", "first", "0", ()), ("0.5", "skip", "razor", "3", ()),
+        ("0.5", "skip", "first", "3", ("--cost-rule", "relative")),
+        ("0.5", "skip", "razor", "0", ("--epochs", "60"))]
+    assert (job("nmnist", 0, *extra_cells("0.5:skip:razor:3::60")[0]).name
+            == job("nmnist", 0, "0.5", "skip", "razor", "3", ("--epochs", "60")).name
+            == "nmnist-s0-k0.5-prunemodeskipreadoutsteps3epochs60")
