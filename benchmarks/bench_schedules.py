@@ -143,7 +143,7 @@ def mean(values: list[float]) -> str:
 def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, ...],
              runs: dict, deployed: dict, hw: dict) -> list[list[str]]:
     """One row per (keep, mode, schedule, readout steps): the given seeds that are trained
-    and deployed; SANA-FE's ratios (``hw``) where every one of those seeds has them."""
+    and deployed; SANA-FE's ratios (``hw``) over those of them that have them."""
     rows = []
     every = seeds
     for cell in cells:
@@ -164,10 +164,11 @@ def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, 
         row += [spread([d[k] for d in ds]) for k in ("steps_ratio", "synops_ratio",
                                                       "neuron_updates_ratio", "energy_ratio")]
         row.append(str(sum(d["mismatches"] for d in ds)))
-        hs = [hw.get(job(dataset, s, *cell)) for s in seeds]
-        row += ([spread([h[k] for h in hs]) for k in ("energy_ratio", "latency_ratio")]
-                + [str(sum(h["spike_mismatches"] for h in hs))]
-                if all(hs) else ["—"] * 3)
+        measured = [s for s in seeds if hw.get(job(dataset, s, *cell))]
+        hs = [hw[job(dataset, s, *cell)] for s in measured]
+        which = "" if measured == seeds else f" (seeds {','.join(map(str, measured))})"
+        row += ([spread([h[k] for h in hs]) + which for k in ("energy_ratio", "latency_ratio")]
+                + [str(sum(h["spike_mismatches"] for h in hs))] if hs else ["—"] * 3)
         rows.append(row)
     return rows
 
@@ -246,8 +247,8 @@ def main(argv=None) -> int:
                     "reference equals Lava spike for spike on every sample (the verify "
                     "column). SANA-FE (Loihi architecture, report --hw-model sanafe "
                     "--compare, replaying the reference's spikes): the first "
-                    f"{' or '.join(map(str, counts)) or 'N'} test samples, — where not run "
-                    f"for every seed of the row. {common.machine()}."]))
+                    f"{' or '.join(map(str, counts)) or 'N'} test samples, the seeds named where "
+                    f"not every seed of the row was run, — where none was. {common.machine()}."]))
     return 0
 
 
