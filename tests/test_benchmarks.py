@@ -6,10 +6,12 @@ ratio lines.  To keep the suite short the scripts run side by side in two waves;
 """
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -96,12 +98,17 @@ def test_scaling(outputs: dict) -> None:
     assert out.count("speed-up") >= 2
 
 
-def test_run_all_writes_readme_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _bench_module(name: str) -> ModuleType:
+    """The benchmark script ``benchmarks/<name>.py`` imported as a module."""
     sys.path.insert(0, str(BENCH))
     try:
-        import run_all
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
+
+
+def test_run_all_writes_readme_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_all = _bench_module("run_all")
     readme = tmp_path / "README.md"
     readme.write_text(f"# B\n\nintro\n\n{run_all.BEGIN}\nold\n{run_all.END}\n\nafter\n")
     monkeypatch.setattr(run_all, "README", readme)
@@ -161,11 +168,8 @@ def test_sanafe_smoke(tmp_path: Path) -> None:
 def test_schedules_extra_cells() -> None:
     """bench_schedules.py's ``--extra-cells``: a missing or empty field is its default, so a
     row with readout steps and no cost rule names the runs the main grid trains."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        from bench_schedules import extra_cells, job
-    finally:
-        sys.path.remove(str(BENCH))
+    schedules = _bench_module("bench_schedules")
+    extra_cells, job = schedules.extra_cells, schedules.job
     assert extra_cells("0.5:gate:first,0.5:skip:razor:3,0.5:skip:first:3:relative,"
                        "0.5:skip:razor:0::60") == [
         ("0.5", "gate", "first", "0", ()), ("0.5", "skip", "razor", "3", ()),
