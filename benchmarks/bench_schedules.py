@@ -124,8 +124,7 @@ def hardware(run: Job, full: Job, cache: Path, samples: int, measure: bool) -> d
     out = cache / f"{run.name}.sanafe"
     run_cli("report", str(bundle), "--compare", str(base), "--samples", str(samples),
             "--source", "reference", "--verify-samples", str(min(8, samples)),
-            "--hw-model", "sanafe",
-            "--out", str(out), "--overwrite")
+            "--hw-model", "sanafe", "--out", str(out), "--overwrite")
     hw = json.loads((out / "report.json").read_text())["hardware_model"]
     mine, theirs = hw["with_schedule"], hw["compare"]
     row = {"samples": samples,
@@ -164,8 +163,9 @@ def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, 
         row += [spread([d[k] for d in ds]) for k in ("steps_ratio", "synops_ratio",
                                                       "neuron_updates_ratio", "energy_ratio")]
         row.append(str(sum(d["mismatches"] for d in ds)))
-        measured = [s for s in seeds if hw.get(job(dataset, s, *cell))]
-        hs = [hw[job(dataset, s, *cell)] for s in measured]
+        found = {s: hw.get(job(dataset, s, *cell)) for s in seeds}
+        measured = [s for s in seeds if found[s]]
+        hs = [found[s] for s in measured]
         which = "" if measured == seeds else f" (seeds {','.join(map(str, measured))})"
         row += ([spread([h[k] for h in hs]) + which for k in ("energy_ratio", "latency_ratio")]
                 + [str(sum(h["spike_mismatches"] for h in hs))] if hs else ["—"] * 3)
