@@ -28,6 +28,9 @@ With ``--sanafe-samples N`` each row and its keep-1.0 run also go through SANA-F
 model over the first N test samples (``razor-neuro report --hw-model sanafe --compare``,
 cached in ``<cache>/<run>.sanafe.json``): the calibrated model's energy and latency ratios
 to keep 1.0 and its spike mismatches beside the counts x constants figures.
+A second table per dataset sets Razor's learned schedule against each baseline of the same
+keep ratio and mode seed by seed: wins / ties / losses in deploy accuracy, the difference
+and the seeds Razor loses (the question issue #23 asks, answered by the command).
 Standalone (not part of ``run_all.py``).
 """
 from __future__ import annotations
@@ -139,6 +142,40 @@ def mean(values: list[float]) -> str:
     return common.num(statistics.fmean(values))
 
 
+def mode_text(cell: tuple) -> str:
+    """A cell's mode as a table row names it: ``skip + 3 readout --cost-rule relative``."""
+    _, mode, _, readout, more = cell
+    return mode + (f" + {readout} readout" if readout != "0" else "") + "".join(
+        f" {v}" for v in more)
+
+
+def duels(dataset: str, cells: list[tuple], seeds: tuple[int, ...],
+          deployed: dict) -> list[list[str]]:
+    """Razor's learned schedule against each baseline cell of the same keep ratio, mode,
+    readout steps and train arguments, seed by seed over the seeds both have deployed: one
+    row per baseline with Razor's wins / ties / losses in deploy accuracy, the difference
+    Razor − baseline (mean [min–max]) and the seeds Razor loses. A baseline without its
+    Razor cell is left out."""
+    rows = []
+    for cell in cells:
+        keep, mode, schedule, readout, more = cell
+        if schedule == "razor":
+            continue
+        razor = (keep, mode, "razor", readout, more)
+        both = [s for s in seeds
+                if job(dataset, s, *cell) in deployed and job(dataset, s, *razor) in deployed]
+        if not both:
+            continue
+        diff = {s: round(deployed[job(dataset, s, *razor)]["accuracy"]
+                         - deployed[job(dataset, s, *cell)]["accuracy"], 9) for s in both}
+        lost = [s for s in both if diff[s] < 0]
+        wins = sum(d > 0 for d in diff.values())
+        rows.append([keep, mode_text(cell), schedule, ",".join(map(str, both)),
+                     f"{wins} / {len(both) - wins - len(lost)} / {len(lost)}",
+                     spread(list(diff.values())), ",".join(map(str, lost)) or "none"])
+    return rows
+
+
 def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, ...],
              runs: dict, deployed: dict, hw: dict) -> list[list[str]]:
     """One row per (keep, mode, schedule, readout steps): the given seeds that are trained
@@ -151,10 +188,8 @@ def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, 
             continue
         ms = [runs[job(dataset, s, *cell)] for s in seeds]
         ds = [deployed[job(dataset, s, *cell)] for s in seeds]
-        keep, mode, schedule, readout = cell[:4]
-        mode += (f" + {readout} readout" if readout != "0" else "") + "".join(
-            f" {v}" for v in cell[4])
-        row = [keep, mode, schedule, ",".join(map(str, seeds)),
+        keep, _, schedule = cell[:3]
+        row = [keep, mode_text(cell), schedule, ",".join(map(str, seeds)),
                spread([d["accuracy"] for d in ds])]
         if dataset == "synthetic":
             row.append(spread([m.get("pruned_frame_precision") for m in ms]))
@@ -249,6 +284,11 @@ def main(argv=None) -> int:
                     "--compare, replaying the reference's spikes): the first "
                     f"{' or '.join(map(str, counts)) or 'N'} test samples, the seeds named where "
                     f"not every seed of the row was run, — where none was. {common.machine()}."]))
+        emit(table(["keep", "mode", "baseline", "seeds", "Razor wins / ties / losses",
+                    "Razor − baseline accuracy mean [min–max]", "seeds Razor loses"],
+                   duels(d, cells, seeds[d], deployed),
+                   f"{d}: Razor against each baseline at equal keep ratio and mode, seed by "
+                   "seed (deploy accuracy, Lava, every test sample)"))
     return 0
 
 

@@ -178,3 +178,26 @@ def test_schedules_extra_cells() -> None:
     assert (job("nmnist", 0, *extra_cells("0.5:skip:razor:3::60")[0]).name
             == job("nmnist", 0, "0.5", "skip", "razor", "3", ("--epochs", "60")).name
             == "nmnist-s0-k0.5-prunemodeskipreadoutsteps3epochs60")
+
+
+def test_schedules_duels() -> None:
+    """bench_schedules.py's per-seed table: each baseline against the Razor cell of its own
+    keep ratio, mode, readout steps and train arguments, over the seeds both have, with
+    wins / ties / losses and the seeds Razor loses; a baseline without its Razor cell is
+    left out."""
+    schedules = _bench_module("bench_schedules")
+    job, duels = schedules.job, schedules.duels
+    rel = ("--cost-rule", "relative")
+    cells = [("0.5", "skip", "razor", "3", rel), ("0.5", "skip", "first", "3", rel),
+             ("0.5", "skip", "razor", "3", ()), ("0.5", "gate", "oracle", "0", ())]
+    acc = {("razor", rel, 0): 0.99, ("razor", rel, 1): 0.90, ("razor", rel, 2): 0.95,
+           ("first", rel, 0): 0.95, ("first", rel, 1): 0.92, ("first", rel, 2): 0.95,
+           ("razor", (), 0): 0.10, ("razor", (), 1): 0.10, ("oracle", (), 0): 1.0}
+    deployed = {job("synthetic", s, "0.5", "skip" if sch != "oracle" else "gate", sch,
+                    "3" if sch != "oracle" else "0", more): {"accuracy": a}
+                for (sch, more, s), a in acc.items()}
+    # seed 3 has a baseline run but no Razor run: not compared
+    deployed[job("synthetic", 3, "0.5", "skip", "first", "3", rel)] = {"accuracy": 0.0}
+    assert duels("synthetic", cells, (0, 1, 2, 3), deployed) == [
+        ["0.5", "skip + 3 readout --cost-rule relative", "first", "0,1,2", "1 / 1 / 1",
+         "0.007 [-0.020–0.040]", "1"]]
