@@ -176,7 +176,7 @@ def duels(dataset: str, cells: list[tuple], seeds: tuple[int, ...],
     return rows
 
 
-def rows_for(dataset: str, cells: list[tuple[str, str, str]], seeds: tuple[int, ...],
+def rows_for(dataset: str, cells: list[tuple], seeds: tuple[int, ...],
              runs: dict, deployed: dict, hw: dict) -> list[list[str]]:
     """One row per (keep, mode, schedule, readout steps): the given seeds that are trained
     and deployed; SANA-FE's ratios (``hw``) over those of them that have them."""
