@@ -177,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "input events on the training split), oracle (the informative frames; "
                         "synthetic only); rebin keeps every frame of the same recordings "
                         "binned into k longer frames (synthetic: k must divide T)")
+    t.add_argument("--frames", type=_positive, default=None, metavar="N",
+                   help="bin each sample into N frames instead of the model config's T; the "
+                        "keep ratio is then a share of N (merge, then prune: e.g. --frames 12 "
+                        "--keep-ratio 0.8333 runs 10 steps per sample in skip mode, the steps "
+                        "of keep 0.5 over 20 frames); the synthetic set merges its T frames in "
+                        "equal runs, so N must divide T (default: the model config's T)")
     t.add_argument("--budget", type=_budget, default=None, metavar="synops=F",
                    help="also bound the first gated layer's kept frames to F in (0, 1] of the "
                         "input events (on the training split), so of its synaptic operations: "

@@ -258,3 +258,52 @@ def test_rebin_bundle_verifies_and_compares_with_the_full_run(tmp_path, trained_
         data = SyntheticEvents(SyntheticSpec(n_samples=48, merge=merge), train=False)
         events = sum(float(data[i][0].sum()) for i in range(len(data))) / len(data)
         assert block["samples"] == 12 and block["layers"][0]["input_spikes"] == pytest.approx(events)
+
+
+def test_frames_bins_then_the_schedule_prunes_the_bins():
+    from razor_neuro.training.datasets import binned_frames
+    assert binned_frames(TrainConfig(dataset="nmnist"), 20) == 20
+    assert binned_frames(TrainConfig(dataset="nmnist", frames=12), 20) == 12
+    assert binned_frames(TrainConfig(frames=8), T) == 8
+    assert binned_frames(TrainConfig(schedule="rebin", keep_ratio=0.25), T) == 4
+    with pytest.raises(TrainError, match="--frames 6; .* expected a divisor of 16"):
+        binned_frames(TrainConfig(frames=6), T)
+    with pytest.raises(TrainError, match="--frames: --schedule rebin"):
+        binned_frames(TrainConfig(dataset="nmnist", frames=12, schedule="rebin"), 20)
+
+
+def test_frames_refusals_are_one_line(capsys):
+    from razor_neuro.cli import main
+    for args, message in ((["--frames", "6"], "expected a divisor of 16"),
+                          (["--frames", "8", "--schedule", "rebin"], "give one of them"),
+                          (["--frames", "4", "--keep-ratio", "0.1"], "keeps no frame of 4")):
+        assert main(["train", *args, "--epochs", "1", "--synthetic-samples", "48",
+                     "--out", "/nonexistent/run"]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+@pytest.mark.slow
+def test_frames_skip_bundle_runs_its_kept_bins(tmp_path, trained_bundle):
+    """Merge, then prune: 16 frames binned into 8, half of them kept and skipped, so a sample
+    runs 4 steps; the bundle verifies and compares per sample with the 16-frame run."""
+    from razor_neuro.cli import main
+    _, full = trained_bundle(1.0, n_samples=48)
+    _, m = train(TrainConfig(epochs=1, n_samples=48, batch_size=16, frames=8, keep_ratio=0.5,
+                             prune_mode="skip"), tmp_path / "run", progress=False, threads=1)
+    assert m["frames"] == 8 and len(m["kept_frames"][0]) == 4
+    assert "pruned_frame_precision" in m  # scored against the merged informative flags
+    bundle = tmp_path / "bundle"
+    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--target", "loihi-sim",
+                 "--out", str(bundle)]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["frames"] == 8 and manifest["dataset"]["merge"] == 2
+    assert main(["verify", str(bundle), "--samples", "all", "--state", "--threads", "1",
+                 "--out", str(tmp_path / "v")]) == 0
+    v = json.loads((tmp_path / "v" / "verify.json").read_text())
+    assert v["samples"] == 12 and v["mismatches"] == 0 and v["state_mismatches"] == 0
+    assert main(["report", str(bundle), "--compare", str(full), "--samples", "all",
+                 "--source", "reference", "--threads", "1", "--out", str(tmp_path / "r")]) == 0
+    r = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert r["totals"]["time_steps"] == 4 and r["compare"]["totals"]["time_steps"] == T
+    assert r["comparison"]["time_steps_ratio_a_over_b"] == 0.25

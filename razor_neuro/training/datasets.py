@@ -1,5 +1,5 @@
-"""The train and test datasets of a :class:`TrainConfig` (binned into fewer frames for the
-``rebin`` schedule), and the check that they fit the model."""
+"""The train and test datasets of a :class:`TrainConfig` (binned into other frames for
+``--frames`` or the ``rebin`` schedule), and the check that they fit the model."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -15,19 +15,27 @@ from razor_neuro.training.config import TrainConfig, TrainError
 
 def binned_frames(cfg: TrainConfig, frames: int) -> int:
     """The frames the run's samples are binned into, for a model config of ``frames``:
-    ``frames`` itself, or with the ``rebin`` schedule ``k = round(keep_ratio * frames)``.
+    ``frames`` itself, ``cfg.frames`` where given (``--frames``: the schedule then prunes
+    those, merge then prune), or with the ``rebin`` schedule ``k = round(keep_ratio * frames)``.
 
     Raises:
-        TrainError: ``rebin`` on the synthetic dataset with a ``k`` that does not divide
-            ``frames`` (its samples are merged from ``frames`` frames in equal runs).
+        TrainError: ``--frames`` with ``rebin`` (which chooses its own binning), or a binning
+            of the synthetic dataset into a count that does not divide ``frames`` (its samples
+            are merged from ``frames`` frames in equal runs).
     """
-    if cfg.schedule != "rebin":
+    if cfg.frames and cfg.schedule == "rebin":
+        raise TrainError("--frames: --schedule rebin bins the samples into round(keep ratio x "
+                         "T) frames itself; give one of them")
+    if cfg.frames:
+        k, given = cfg.frames, f"--frames {cfg.frames}"
+    elif cfg.schedule == "rebin":
+        k = int(round(float(cfg.keep_ratio) * frames))
+        given = f"--keep-ratio: --schedule rebin with {cfg.keep_ratio} gives {k} frames"
+    else:
         return frames
-    k = int(round(float(cfg.keep_ratio) * frames))
     if cfg.dataset == "synthetic" and frames % k:
-        raise TrainError(f"--keep-ratio: --schedule rebin on the synthetic dataset merges its "
-                         f"{frames} frames in equal runs; {cfg.keep_ratio} gives {k} frames, "
-                         f"expected a divisor of {frames}")
+        raise TrainError(f"{given}; the synthetic dataset merges its {frames} frames in equal "
+                         f"runs, so expected a divisor of {frames}")
     return k
 
 

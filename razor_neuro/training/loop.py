@@ -134,7 +134,8 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
         raise TrainError(f"fresh_samples: only the synthetic dataset draws new samples, not "
                          f"{cfg.dataset!r}")
     frames = mcfg.frames
-    mcfg = replace(mcfg, frames=binned_frames(cfg, frames))  # rebin: the binned frames
+    mcfg = replace(mcfg, frames=binned_frames(cfg, frames))  # --frames, rebin: the binned frames
+    check_keep_ratio(cfg, mcfg)  # each ratio keeps a frame of the binned frames too
     ckpt = read_resumable(out / "checkpoint.pt", cfg, mcfg, device) if resume else None
     train_set, test_set, data_spec = build_datasets(cfg, frames)
     check_data_fits(train_set, mcfg, cfg.dataset)
