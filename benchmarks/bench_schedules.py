@@ -97,15 +97,17 @@ def deploy(run: Job, full: Job, cache: Path) -> dict:
 
 def extra_cells(text: str) -> list[tuple]:
     """The cells of ``--extra-cells``: comma-separated ``KEEP:MODE:SCHEDULE[:READOUT[:COST_RULE
-    [:EPOCHS]]]``, each ``(keep, mode, schedule, readout, further train arguments)``; a
-    missing or empty field is the default (``readout`` "0", no argument)."""
+    [:EPOCHS[:FRAMES]]]]``, each ``(keep, mode, schedule, readout, further train arguments)``;
+    a missing or empty field is the default (``readout`` "0", no argument).  ``FRAMES`` is
+    ``train --frames`` (the keep ratio is then a share of those)."""
     cells = []
     for c in filter(None, text.split(",")):
         parts = c.split(":")
         keep, mode, schedule = parts[:3]
-        readout, rule, epochs = (parts[3:6] + ["", "", ""])[:3]
+        readout, rule, epochs, frames = (parts[3:7] + ["", "", "", ""])[:4]
         cells.append((keep, mode, schedule, readout or "0",
                       (("--cost-rule", rule) if rule else ())
+                      + (("--frames", frames) if frames else ())
                       + (("--epochs", epochs) if epochs else ())))
     return cells
 
@@ -219,8 +221,9 @@ def main(argv=None) -> int:
     p.add_argument("--readouts", default="0", help="comma-separated readout steps of the "
                    "skip-mode rows (train --readout-steps)")
     p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT["
-                   ":COST_RULE[:EPOCHS]]] rows, comma-separated, an empty field for the "
-                   "default (e.g. 0.5:skip:first:3:relative, 0.5:skip:razor:0::60)")
+                   ":COST_RULE[:EPOCHS[:FRAMES]]]] rows, comma-separated, an empty field for "
+                   "the default (e.g. 0.5:skip:first:3:relative, 0.5:skip:razor:0::60, "
+                   "0.8333:skip:razor:0:::12)")
     p.add_argument("--table-only", action="store_true", help="train and deploy nothing: the "
                    "table of the runs already in the cache")
     p.add_argument("--train-args", default="", help="further train arguments of every row "

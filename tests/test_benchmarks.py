@@ -178,6 +178,10 @@ def test_schedules_extra_cells() -> None:
     assert (job("nmnist", 0, *extra_cells("0.5:skip:razor:3::60")[0]).name
             == job("nmnist", 0, "0.5", "skip", "razor", "3", ("--epochs", "60")).name
             == "nmnist-s0-k0.5-prunemodeskipreadoutsteps3epochs60")
+    assert extra_cells("0.8333:skip:razor:0:::12,0.8333:skip:first::relative:60:12") == [
+        ("0.8333", "skip", "razor", "0", ("--frames", "12")),
+        ("0.8333", "skip", "first", "0", ("--cost-rule", "relative", "--frames", "12",
+                                          "--epochs", "60"))]
 
 
 def test_schedules_duels() -> None:
