@@ -272,15 +272,28 @@ def test_frames_bins_then_the_schedule_prunes_the_bins():
         binned_frames(TrainConfig(dataset="nmnist", frames=12, schedule="rebin"), 20)
 
 
-def test_frames_refusals_are_one_line(capsys):
+def test_frames_refusals_are_one_line(capsys, tmp_path):
     from razor_neuro.cli import main
     for args, message in ((["--frames", "6"], "expected a divisor of 16"),
                           (["--frames", "8", "--schedule", "rebin"], "give one of them"),
                           (["--frames", "4", "--keep-ratio", "0.1"], "keeps no frame of 4")):
         assert main(["train", *args, "--epochs", "1", "--synthetic-samples", "48",
-                     "--out", "/nonexistent/run"]) == 2
+                     "--out", str(tmp_path / "run")]) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_keep_ratio_is_a_share_of_the_frames_it_prunes(tmp_path):
+    """rebin's ratio is a share of T (0.125 of 16: 2 frames, all kept); with --frames it is a
+    share of the bins (0.25 of 4 bins keeps one)."""
+    tiny = dict(epochs=1, n_samples=48, batch_size=16)
+    _, m = train(TrainConfig(schedule="rebin", keep_ratio=0.125, **tiny), tmp_path / "rebin",
+                 progress=False, threads=1)
+    assert m["frames"] == 2 and m["kept_frames"][0] == [0, 1]
+    _, m = train(TrainConfig(frames=4, keep_ratio=0.25, **tiny), tmp_path / "frames",
+                 progress=False, threads=1)
+    assert m["frames"] == 4 and len(m["kept_frames"][0]) == 1
 
 
 @pytest.mark.slow

@@ -128,14 +128,14 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     mcfg = model_config or PRESETS.get(cfg.dataset)
     if mcfg is None:
         raise TrainError(f"--dataset: no preset for {cfg.dataset!r}; pass --config")
-    check_keep_ratio(cfg, mcfg)
+    # the keep ratio is a share of --frames' bins where given, else of T (rebin's too)
+    check_keep_ratio(cfg, replace(mcfg, frames=cfg.frames or mcfg.frames))
     check_schedule(cfg, mcfg)
     if cfg.fresh_samples and cfg.dataset != "synthetic":
         raise TrainError(f"fresh_samples: only the synthetic dataset draws new samples, not "
                          f"{cfg.dataset!r}")
     frames = mcfg.frames
     mcfg = replace(mcfg, frames=binned_frames(cfg, frames))  # --frames, rebin: the binned frames
-    check_keep_ratio(cfg, mcfg)  # each ratio keeps a frame of the binned frames too
     ckpt = read_resumable(out / "checkpoint.pt", cfg, mcfg, device) if resume else None
     train_set, test_set, data_spec = build_datasets(cfg, frames)
     check_data_fits(train_set, mcfg, cfg.dataset)
