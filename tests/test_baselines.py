@@ -229,28 +229,35 @@ def test_rebin_refuses_what_it_cannot_bin(capsys):
     assert len(err.strip().splitlines()) == 1 and "expected a divisor of 16" in err
 
 
-@pytest.mark.slow
-def test_rebin_bundle_verifies_and_compares_with_the_full_run(tmp_path, trained_bundle):
+def deploy_against(tmp_path, full) -> tuple[dict, dict]:
+    """Export ``tmp_path/run``'s checkpoint, check that it verifies on every test sample with
+    0 spike and 0 state mismatches, report it against the bundle ``full`` on every sample;
+    returns its manifest and report."""
     from razor_neuro.cli import main
-    _, full = trained_bundle(1.0, n_samples=48)
-    _, m = train(TrainConfig(epochs=1, n_samples=48, batch_size=16, schedule="rebin",
-                             keep_ratio=0.25), tmp_path / "run", progress=False, threads=1)
-    assert m["schedule"] == "rebin" and m["frames"] == 4
-    assert m["kept_frames"] == [[0, 1, 2, 3]] * 4 and m["keep_ratio"] == [1.0] * 4
-    assert "pruned_frame_precision" not in m and "informative_frame_recall" not in m
     bundle = tmp_path / "bundle"
     assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--target", "loihi-sim",
                  "--out", str(bundle)]) == 0
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["schedule"] == "rebin" and manifest["frames"] == 4
-    assert manifest["dataset"]["merge"] == 4 and manifest["dataset"]["frames"] == T
     assert main(["verify", str(bundle), "--samples", "all", "--state", "--threads", "1",
                  "--out", str(tmp_path / "v")]) == 0
     v = json.loads((tmp_path / "v" / "verify.json").read_text())
     assert v["samples"] == 12 and v["mismatches"] == 0 and v["state_mismatches"] == 0
     assert main(["report", str(bundle), "--compare", str(full), "--samples", "all",
                  "--source", "reference", "--threads", "1", "--out", str(tmp_path / "r")]) == 0
-    r = json.loads((tmp_path / "r" / "report.json").read_text())
+    return (json.loads((bundle / "manifest.json").read_text()),
+            json.loads((tmp_path / "r" / "report.json").read_text()))
+
+
+@pytest.mark.slow
+def test_rebin_bundle_verifies_and_compares_with_the_full_run(tmp_path, trained_bundle):
+    _, full = trained_bundle(1.0, n_samples=48)
+    _, m = train(TrainConfig(epochs=1, n_samples=48, batch_size=16, schedule="rebin",
+                             keep_ratio=0.25), tmp_path / "run", progress=False, threads=1)
+    assert m["schedule"] == "rebin" and m["frames"] == 4
+    assert m["kept_frames"] == [[0, 1, 2, 3]] * 4 and m["keep_ratio"] == [1.0] * 4
+    assert "pruned_frame_precision" not in m and "informative_frame_recall" not in m
+    manifest, r = deploy_against(tmp_path, full)
+    assert manifest["schedule"] == "rebin" and manifest["frames"] == 4
+    assert manifest["dataset"]["merge"] == 4 and manifest["dataset"]["frames"] == T
     assert r["totals"]["time_steps"] == 4 and r["compare"]["totals"]["time_steps"] == T
     assert r["comparison"]["time_steps_ratio_a_over_b"] == 0.25
     # each bundle ran its own binning of the same 12 test recordings
@@ -300,23 +307,12 @@ def test_keep_ratio_is_a_share_of_the_frames_it_prunes(tmp_path):
 def test_frames_skip_bundle_runs_its_kept_bins(tmp_path, trained_bundle):
     """Merge, then prune: 16 frames binned into 8, half of them kept and skipped, so a sample
     runs 4 steps; the bundle verifies and compares per sample with the 16-frame run."""
-    from razor_neuro.cli import main
     _, full = trained_bundle(1.0, n_samples=48)
     _, m = train(TrainConfig(epochs=1, n_samples=48, batch_size=16, frames=8, keep_ratio=0.5,
                              prune_mode="skip"), tmp_path / "run", progress=False, threads=1)
     assert m["frames"] == 8 and len(m["kept_frames"][0]) == 4
     assert "pruned_frame_precision" in m  # scored against the merged informative flags
-    bundle = tmp_path / "bundle"
-    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--target", "loihi-sim",
-                 "--out", str(bundle)]) == 0
-    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest, r = deploy_against(tmp_path, full)
     assert manifest["frames"] == 8 and manifest["dataset"]["merge"] == 2
-    assert main(["verify", str(bundle), "--samples", "all", "--state", "--threads", "1",
-                 "--out", str(tmp_path / "v")]) == 0
-    v = json.loads((tmp_path / "v" / "verify.json").read_text())
-    assert v["samples"] == 12 and v["mismatches"] == 0 and v["state_mismatches"] == 0
-    assert main(["report", str(bundle), "--compare", str(full), "--samples", "all",
-                 "--source", "reference", "--threads", "1", "--out", str(tmp_path / "r")]) == 0
-    r = json.loads((tmp_path / "r" / "report.json").read_text())
     assert r["totals"]["time_steps"] == 4 and r["compare"]["totals"]["time_steps"] == T
     assert r["comparison"]["time_steps_ratio_a_over_b"] == 0.25
