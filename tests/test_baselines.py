@@ -268,7 +268,9 @@ def test_rebin_bundle_verifies_and_compares_with_the_full_run(tmp_path, trained_
 
 
 def test_frames_bins_then_the_schedule_prunes_the_bins():
+    from razor_neuro.presets import PRESETS
     from razor_neuro.training.datasets import binned_frames
+    from razor_neuro.training.schedules import check_schedule
     assert binned_frames(TrainConfig(dataset="nmnist"), 20) == 20
     assert binned_frames(TrainConfig(dataset="nmnist", frames=12), 20) == 12
     assert binned_frames(TrainConfig(frames=8), T) == 8
@@ -276,7 +278,8 @@ def test_frames_bins_then_the_schedule_prunes_the_bins():
     with pytest.raises(TrainError, match="--frames 6; .* expected a divisor of 16"):
         binned_frames(TrainConfig(frames=6), T)
     with pytest.raises(TrainError, match="--frames: --schedule rebin"):
-        binned_frames(TrainConfig(dataset="nmnist", frames=12, schedule="rebin"), 20)
+        check_schedule(TrainConfig(dataset="nmnist", frames=12, schedule="rebin"),
+                       PRESETS["nmnist"])
 
 
 def test_frames_refusals_are_one_line(capsys, tmp_path):

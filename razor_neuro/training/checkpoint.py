@@ -131,7 +131,8 @@ def read_resumable(path: Path, cfg: TrainConfig, mcfg: ModelConfig,
         theirs, ours = ckpt.model_config, mcfg.to_dict()
         fields = [k for k in sorted(set(theirs) | set(ours)) if theirs.get(k) != ours.get(k)]
         raise CheckpointError(f"{path}: trained with another model configuration (differs in "
-                              f"{', '.join(fields)}); resume with the same --dataset/--config/--frames")
+                              f"{', '.join(fields)}); resume with the same "
+                              "--dataset/--config/--frames")
     if ckpt.settings != asdict(cfg) | {"epochs": ckpt.train_config["epochs"]}:
         raise CheckpointError(f"{path}: checkpoint was trained with other settings; "
                               "resume with the same arguments (only --epochs may grow)")

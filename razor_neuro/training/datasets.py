@@ -19,13 +19,9 @@ def binned_frames(cfg: TrainConfig, frames: int) -> int:
     those, merge then prune), or with the ``rebin`` schedule ``k = round(keep_ratio * frames)``.
 
     Raises:
-        TrainError: ``--frames`` with ``rebin`` (which chooses its own binning), or a binning
-            of the synthetic dataset into a count that does not divide ``frames`` (its samples
-            are merged from ``frames`` frames in equal runs).
+        TrainError: a binning of the synthetic dataset into a count that does not divide
+            ``frames`` (its samples are merged from ``frames`` frames in equal runs).
     """
-    if cfg.frames and cfg.schedule == "rebin":
-        raise TrainError("--frames: --schedule rebin bins the samples into round(keep ratio x "
-                         "T) frames itself; give one of them")
     if cfg.frames:
         k, given = cfg.frames, f"--frames {cfg.frames}"
     elif cfg.schedule == "rebin":

@@ -32,7 +32,8 @@ def check_schedule(cfg: TrainConfig, mcfg: ModelConfig) -> None:
     that does not know its informative frames (only the synthetic one does), a budget outside
     (0, 1], or a baseline with deeper gated layers pruning (a baseline schedules the first
     gated layer only; the deeper ones would have nothing to learn their schedule from), or
-    ``rebin`` with a budget or more than one keep ratio (it prunes nothing)."""
+    ``rebin`` with a budget or more than one keep ratio (it prunes nothing) or with
+    ``--frames`` (it chooses its own binning)."""
     if cfg.schedule not in SCHEDULES:
         raise TrainError(f"--schedule: expected one of {', '.join(SCHEDULES)}, got "
                          f"{cfg.schedule!r}")
@@ -45,6 +46,9 @@ def check_schedule(cfg: TrainConfig, mcfg: ModelConfig) -> None:
         raise TrainError("--schedule rebin: keeps every frame of samples binned into "
                          "round(keep ratio x T) frames; give --keep-ratio one number and no "
                          "--budget")
+    if cfg.schedule == "rebin" and cfg.frames:
+        raise TrainError("--frames: --schedule rebin bins the samples into round(keep ratio x "
+                         "T) frames itself; give one of them")
     if cfg.schedule != "razor" and min(layer_keep_ratios(cfg.keep_ratio, mcfg.gated_layers)[1:],
                                        default=1.0) < 1.0:
         raise TrainError(f"--schedule {cfg.schedule}: a baseline schedules the first gated layer "
