@@ -25,7 +25,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                              f"'{args.dataset}'")
         given["n_samples"] = args.synthetic_samples
     for name in ("epochs", "probe_every", "event_cost", "cost_rule", "schedule", "budget",
-                 "readout_steps", "frames"):
+                 "readout_steps", "frames", "synops_cost"):
         if getattr(args, name) is not None:
             given[name] = getattr(args, name)
     cfg = TrainConfig.for_dataset(args.dataset, data_root=args.data_root or "",

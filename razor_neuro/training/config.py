@@ -50,6 +50,7 @@ class TrainConfig:
     schedule: str = "razor"  # razor (learned) or a baseline (razor_neuro.training.baselines)
     budget: float = 1.0  # share of the input events the first gated layer may keep (schedules.py)
     frames: int = 0  # bin each sample into this many frames (0: the model config's; datasets.py)
+    synops_cost: float = 0.0  # loss weight of the hidden spikes' synaptic operations (activity.py)
 
     def __post_init__(self) -> None:
         # one spelling per meaning: a number stays a float, a sequence becomes a tuple of
@@ -72,7 +73,8 @@ class TrainConfig:
 
 #: Fields added after checkpoints were first written: a checkpoint without one trained with
 #: its default (:func:`with_later_fields`).
-LATER_FIELDS = ("prune_mode", "schedule", "budget", "readout_steps", "cost_rule", "frames")
+LATER_FIELDS = ("prune_mode", "schedule", "budget", "readout_steps", "cost_rule", "frames",
+                "synops_cost")
 
 
 def with_later_fields(stored: dict[str, Any]) -> dict[str, Any]:

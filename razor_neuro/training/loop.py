@@ -27,6 +27,7 @@ from razor_neuro.model import RazorSNN
 from razor_neuro.model_config import ModelConfig
 from razor_neuro.presets import PRESETS
 from razor_neuro.training import distributed
+from razor_neuro.training.activity import SynopsCost
 from razor_neuro.training.checkpoint import (Checkpoint, CheckpointError, read_resumable,
                                              schedule_from_model)
 from razor_neuro.training.config import TrainConfig, TrainError
@@ -81,6 +82,7 @@ class Run:
     probe_gen: torch.Generator
     t0: float
     choice: FrameChoice
+    synops_cost: SynopsCost | None = None
     threads: int = 1
 
     @property
@@ -154,7 +156,8 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     return Run(cfg, mcfg, out, device, rank, world, model, distributed.wrap(model), opt, loss_fn,
                probe, train_set, DataLoader(test_set, batch_size=64), data_spec, start, history,
                sampler, torch.Generator().manual_seed(cfg.seed), torch.Generator(), time.time(),
-               FrameChoice.setup(cfg, mcfg.frames, train_set))
+               FrameChoice.setup(cfg, mcfg.frames, train_set),
+               SynopsCost(mcfg, cfg.synops_cost, device) if cfg.synops_cost else None)
 
 
 def _restore(ckpt: Checkpoint, path: Path, model: RazorSNN, opt: torch.optim.Optimizer,
@@ -173,7 +176,7 @@ def train_epoch(run: Run, plan: EpochPlan, progress: bool) -> None:
     """One pass over the training set with one mask per gated layer (``plan``'s keep ratio
     of the embeddings as the epoch starts), with ``plan``'s frame dropout; while the
     schedule is probed, one batch in ``probe_every`` is also probed and updates the
-    embeddings."""
+    embeddings.  With ``synops_cost`` the loss adds the hidden spikes' synaptic operations."""
     cfg, model = run.cfg, run.model
     for group in run.opt.param_groups:
         group["lr"] = plan.lr
@@ -195,7 +198,11 @@ def train_epoch(run: Run, plan: EpochPlan, progress: bool) -> None:
         if probed:
             batch = run.probe.measure(model, x, y, plan.reweight, run.probe_gen)
         train_masks = plan.train_masks(masks, len(y), run.probe_gen)
-        loss = run.loss_fn(run.net(x, train_masks, plan.reweight), y)
+        if run.synops_cost is None:
+            loss = run.loss_fn(run.net(x, train_masks, plan.reweight), y)
+        else:
+            out, spikes = run.net(x, train_masks, plan.reweight, record=True)
+            loss = run.loss_fn(out, y) + run.synops_cost(spikes)
         run.opt.zero_grad()
         loss.backward()
         run.opt.step()
