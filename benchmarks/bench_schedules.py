@@ -54,9 +54,9 @@ SEEDS = {"synthetic": (0, 1, 2, 3, 4, 5), "nmnist": (0, 1, 2)}
 
 def job(dataset: str, seed: int, keep: str, mode: str = "gate", schedule: str = "razor",
         readout: str = "0", more: tuple[str, ...] = ()) -> Job:
-    """The run of one table cell (``more``: further train arguments); keep 1.0 is the
-    gate-mode, learned-schedule run."""
-    if keep == "1.0":
+    """The run of one table cell (``more``: further train arguments); keep 1.0 with no
+    further argument is the gate-mode, learned-schedule run every row is compared with."""
+    if keep == "1.0" and not more:
         return Job(dataset, seed, keep)
     extra = ("--prune-mode", mode) + (("--schedule", schedule) if schedule != "razor" else ()) \
         + (("--readout-steps", readout) if readout != "0" else ()) + more
@@ -97,18 +97,21 @@ def deploy(run: Job, full: Job, cache: Path) -> dict:
 
 def extra_cells(text: str) -> list[tuple]:
     """The cells of ``--extra-cells``: comma-separated ``KEEP:MODE:SCHEDULE[:READOUT[:COST_RULE
-    [:EPOCHS[:FRAMES]]]]``, each ``(keep, mode, schedule, readout, further train arguments)``;
-    a missing or empty field is the default (``readout`` "0", no argument).  ``FRAMES`` is
-    ``train --frames`` (the keep ratio is then a share of those)."""
+    [:EPOCHS[:FRAMES[:SYNOPS_COST]]]]]``, each ``(keep, mode, schedule, readout, further train
+    arguments)``; a missing or empty field is the default (``readout`` "0", no argument).
+    ``FRAMES`` is ``train --frames`` (the keep ratio is then a share of those),
+    ``SYNOPS_COST`` is ``train --synops-cost`` (a keep-1.0 cell with it is a row of its own,
+    compared like the others with the plain keep-1.0 run)."""
     cells = []
     for c in filter(None, text.split(",")):
         parts = c.split(":")
         keep, mode, schedule = parts[:3]
-        readout, rule, epochs, frames = (parts[3:7] + ["", "", "", ""])[:4]
+        readout, rule, epochs, frames, synops = (parts[3:8] + [""] * 5)[:5]
         cells.append((keep, mode, schedule, readout or "0",
                       (("--cost-rule", rule) if rule else ())
                       + (("--frames", frames) if frames else ())
-                      + (("--epochs", epochs) if epochs else ())))
+                      + (("--epochs", epochs) if epochs else ())
+                      + (("--synops-cost", synops) if synops else ())))
     return cells
 
 
@@ -215,7 +218,8 @@ def main(argv=None) -> int:
     p.add_argument("--nmnist-root", type=Path, default=ROOT.parent / "shared" / "external" /
                    "nmnist-small", help="folder holding NMNISTsmall/")
     p.add_argument("--datasets", default="synthetic,nmnist", help="comma-separated")
-    p.add_argument("--keeps", default="0.5,0.25", help="comma-separated keep ratios")
+    p.add_argument("--keeps", default="0.5,0.25", help="comma-separated keep ratios of the "
+                   "grid ('': no grid, only --extra-cells)")
     p.add_argument("--modes", default="gate,skip", help="comma-separated prune modes")
     p.add_argument("--schedules", default="razor", help="comma-separated schedule names")
     p.add_argument("--readouts", default="0", help="comma-separated readout steps of the "
@@ -239,7 +243,8 @@ def main(argv=None) -> int:
     base = ("--epochs", "1") if args.smoke else ()
     cache = args.cache_dir / ("recipes-smoke" if args.smoke else "recipes")
     cache.mkdir(parents=True, exist_ok=True)
-    cells = [(k, m, s, r) for k in args.keeps.split(",") for m in args.modes.split(",")
+    cells = [(k, m, s, r) for k in filter(None, args.keeps.split(","))
+             for m in args.modes.split(",")
              for s in args.schedules.split(",")
              for r in (args.readouts.split(",") if m == "skip" else ["0"])]
     more = tuple(args.train_args.split())
@@ -256,11 +261,12 @@ def main(argv=None) -> int:
     runs, deployed, hw = {}, {}, {}
 
     def one(j: Job) -> None:
-        done = f"{j.name}/metrics.json" if j.keep == "1.0" else f"{j.name}.deploy.json"
+        full = j == job(j.dataset, j.seed, "1.0")
+        done = f"{j.name}/metrics.json" if full else f"{j.name}.deploy.json"
         if args.table_only and not (cache / done).exists():
             return
         runs[j] = train(j, cache, args.fresh, args.nmnist_root, base)
-        if j.keep != "1.0":
+        if not full:
             deployed[j] = deploy(j, job(j.dataset, j.seed, "1.0"), cache)
             hw[j] = hardware(j, job(j.dataset, j.seed, "1.0"), cache, args.sanafe_samples,
                              args.sanafe_samples > 0 and not args.table_only)

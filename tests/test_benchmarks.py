@@ -182,6 +182,11 @@ def test_schedules_extra_cells() -> None:
         ("0.8333", "skip", "razor", "0", ("--frames", "12")),
         ("0.8333", "skip", "first", "0", ("--cost-rule", "relative", "--frames", "12",
                                           "--epochs", "60"))]
+    # SYNOPS_COST, the 8th field; a keep-1.0 cell with it is its own run, not the baseline
+    cell = extra_cells("1.0:gate:razor:0::::2")[0]
+    assert cell == ("1.0", "gate", "razor", "0", ("--synops-cost", "2"))
+    assert job("nmnist", 0, *cell).name == "nmnist-s0-k1.0-prunemodegatesynopscost2"
+    assert job("nmnist", 0, "1.0").name == "nmnist-s0-k1.0"
 
 
 def test_schedules_duels() -> None:
