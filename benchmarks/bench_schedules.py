@@ -225,13 +225,14 @@ def main(argv=None) -> int:
     p.add_argument("--readouts", default="0", help="comma-separated readout steps of the "
                    "skip-mode rows (train --readout-steps)")
     p.add_argument("--extra-cells", default="", help="more KEEP:MODE:SCHEDULE[:READOUT["
-                   ":COST_RULE[:EPOCHS[:FRAMES]]]] rows, comma-separated, an empty field for "
-                   "the default (e.g. 0.5:skip:first:3:relative, 0.5:skip:razor:0::60, "
-                   "0.8333:skip:razor:0:::12)")
+                   ":COST_RULE[:EPOCHS[:FRAMES[:SYNOPS_COST]]]]] rows, comma-separated, an "
+                   "empty field for the default (e.g. 0.5:skip:first:3:relative, "
+                   "0.5:skip:razor:0::60, 0.8333:skip:razor:0:::12, 1.0:gate:razor:0::::0.01)")
     p.add_argument("--table-only", action="store_true", help="train and deploy nothing: the "
                    "table of the runs already in the cache")
-    p.add_argument("--train-args", default="", help="further train arguments of every row "
-                   "but keep 1.0, space-separated (e.g. '--cost-rule relative')")
+    p.add_argument("--train-args", default="", help="further train arguments of every grid "
+                   "row, space-separated (e.g. '--cost-rule relative'; not of the plain "
+                   "keep-1.0 run every row is compared with)")
     p.add_argument("--seeds", default=None, help="comma-separated (default: per dataset)")
     p.add_argument("--jobs", type=int, default=2, help="trainings at once (default 2)")
     p.add_argument("--sanafe-samples", type=int, default=0, metavar="N",

@@ -207,9 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
                         f"the dataset's recipe, else {TrainConfig.cost_rule})")
     t.add_argument("--synops-cost", type=_non_negative_real, default=None, metavar="C",
                    help="also train against the synaptic operations the hidden layers' spikes "
-                        "cause, C x their share of those synapses' dense work (0 to 1) per "
-                        "sample: fewer spikes and synaptic operations, so less energy, for "
-                        "some accuracy (default: 0, off)")
+                        "cause, C x their share of those synapses' dense work over T frames "
+                        "(0 to 1; above 1 only with readout steps) per sample: fewer spikes and "
+                        "synaptic operations, so less energy, for some accuracy (default: 0, "
+                        "off)")
     t.add_argument("--config", help="TOML model config (default: the dataset's preset)")
     t.add_argument("--seed", type=_non_negative, default=TrainConfig.seed,
                    help="seed of the weights, the data order and the synthetic dataset")

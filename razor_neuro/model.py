@@ -125,7 +125,8 @@ class RazorSNN(nn.Module):
             masks: ``[L, T]`` bool from :meth:`masks` (or a schedule), or ``[L, N, T]``
                 per-sample masks.
             reweight: attention strength (training path); 0 is the deploy path.
-            record: also return each weight block's output spikes.
+            record: also return each weight block's output spikes ``[N, *shape, T']``
+                (in skip mode only the steps each sample runs: none after its last).
         """
         x, outputs, _ = self._run(x, masks, reweight, density=False)
         return (x, outputs) if record else x
@@ -163,9 +164,10 @@ class RazorSNN(nn.Module):
                 x = block(x)
             if hasattr(block, "synapse"):
                 outputs.append(x)
-        if steps is not None:  # each sample's output ends with its own steps
-            x = scale_frames(x, (torch.arange(x.shape[-1], device=x.device) < steps[:, None])
-                             .to(x.dtype))
+        if steps is not None:  # each sample's run, output and recorded spikes end with its steps
+            valid = (torch.arange(x.shape[-1], device=x.device) < steps[:, None]).to(x.dtype)
+            x = scale_frames(x, valid)
+            outputs = [scale_frames(o, valid) for o in outputs]
         return x, outputs, densities
 
 

@@ -371,14 +371,16 @@ def test_cli_train_and_error(tmp_path):
                                 "--out", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "--synthetic-samples: sizes the synthetic dataset only" in bad.stderr
-    for cost in ("-1", "nan", "cheap"):
-        bad = subprocess.run(cmd + ["train", "--event-cost", cost, "--out", str(tmp_path)],
-                             capture_output=True, text=True)
-        assert bad.returncode == 2 and bad.stderr.count("\n") == 1
-        assert f"--event-cost: expected a number >= 0, got '{cost}'" in bad.stderr
+    for flag in ("--event-cost", "--synops-cost"):
+        for cost in ("-1", "nan", "cheap"):
+            bad = subprocess.run(cmd + ["train", flag, cost, "--out", str(tmp_path)],
+                                 capture_output=True, text=True)
+            assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+            assert f"{flag}: expected a number >= 0, got '{cost}'" in bad.stderr
     assert not (tmp_path / "metrics.json").exists()
     ok = subprocess.run(cmd + ["train", "--threads", "1", "--synthetic-samples", "48", "--epochs",
-                               "1", "--event-cost", "2.5", "--quiet", "--out", str(tmp_path / "run")],
+                               "1", "--event-cost", "2.5", "--synops-cost", "0.5", "--quiet",
+                               "--out", str(tmp_path / "run")],
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -386,6 +388,7 @@ def test_cli_train_and_error(tmp_path):
     ckpt = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert ckpt["dataset"]["n_samples"] == 48
     assert ckpt["train_config"]["event_cost"] == 2.5
+    assert ckpt["train_config"]["synops_cost"] == 0.5
 
 
 @pytest.mark.parametrize("args,message", [

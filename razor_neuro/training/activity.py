@@ -7,12 +7,18 @@ the synaptic operations the trained weights cause in one sample are::
     S(n) = sum_l sum_{p,t} s_l[n, p, t] * fan_out_l[p]
 
 over every weight block but the last (the first block's input is the data, fixed by the
-schedule, not by the weights).  The loss term is ``C * S(n) / D`` summed over the batch,
-with ``D`` the dense MACs of the same synapses over the model's ``T`` frames
-(:func:`razor_neuro.counting.dense_macs_per_step` x T): the share of the synapses' dense work
-the spikes trigger, a number in [0, 1] whatever the network's size.  The spikes carry
-slayer's surrogate gradient, so the term lowers the firing that drives the most synapses
-(the synaptic-operation regulariser of Sorbaro et al., Front. Neurosci. 2020).
+schedule, not by the weights) and over the steps the sample runs (in skip mode none after
+its last: :meth:`razor_neuro.model.RazorSNN.forward` records no more).  The loss term is
+``C * S(n) / D`` summed over the batch, with ``D`` the dense MACs of the same synapses over
+the model's ``T`` frames (:func:`razor_neuro.counting.dense_macs_per_step` x T): the share of
+the synapses' dense work the spikes trigger, between 0 and 1 whatever the network's size
+(above 1 only with readout steps, which run more than T steps).  The spikes carry slayer's
+surrogate gradient, so the term lowers the firing that drives the most synapses (the
+synaptic-operation regulariser of Sorbaro et al., Front. Neurosci. 2020).
+
+Where a deeper layer is gated too (one keep ratio per layer, gate mode), a spike at a frame
+the next layer prunes reaches no synapse there, yet is priced: the term is an upper bound of
+the synaptic operations in that case.
 """
 from __future__ import annotations
 
@@ -37,8 +43,7 @@ def synapse_specs(mcfg: ModelConfig) -> list[LayerSpec]:
                                    kernel=layer.kernel, stride=layer.stride,
                                    padding=layer.padding))
         elif layer.kind == "dense":
-            specs.append(LayerSpec(layer_name(i), "dense", (int(torch.Size(shapes[i]).numel()),),
-                                   shapes[i + 1]))
+            specs.append(LayerSpec(layer_name(i), "dense", shapes[i], shapes[i + 1]))
     return specs[1:]
 
 
@@ -56,8 +61,8 @@ class SynopsCost:
         self.dense = float(sum(dense_macs_per_step(s) for s in specs) * mcfg.frames)
 
     def __call__(self, outputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        """The loss term of each weight block's output spikes ``outputs[l]``
-        ``[N, *shape_l, T]`` (the last block's are not used)."""
+        """The loss term (a 0-d tensor, summed over the batch) of every weight block's output
+        spikes ``outputs[l]`` ``[N, *shape_l, T]`` (the last block's drive no synapse)."""
         synops = sum((out.flatten(1, -2).sum(-1) * fo).sum()
-                     for out, fo in zip(outputs, self.fan_outs))
+                     for out, fo in zip(outputs[:-1], self.fan_outs, strict=True))
         return self.cost * synops / self.dense

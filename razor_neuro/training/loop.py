@@ -82,7 +82,7 @@ class Run:
     probe_gen: torch.Generator
     t0: float
     choice: FrameChoice
-    synops_cost: SynopsCost | None = None
+    synops_loss: SynopsCost | None = None
     threads: int = 1
 
     @property
@@ -111,6 +111,8 @@ def _check_out(cfg: TrainConfig, out: Path, resume: bool) -> None:
         raise TrainError(f"--epochs: expected a positive integer, got {cfg.epochs}")
     if cfg.batch_size < 1:
         raise TrainError(f"--batch-size: expected a positive integer, got {cfg.batch_size}")
+    if not 0 <= cfg.synops_cost < float("inf"):
+        raise TrainError(f"--synops-cost: expected a finite number >= 0, got {cfg.synops_cost}")
     check_writable(out, "--out", into=True)  # before any work, not after the first epoch
     if not resume and any((out / f).exists() for f in ("checkpoint.pt", "metrics.json")):
         raise OutputExists(f"--out {out}: already holds a training run (checkpoint.pt, "
@@ -138,6 +140,7 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
                          f"{cfg.dataset!r}")
     frames = mcfg.frames
     mcfg = replace(mcfg, frames=binned_frames(cfg, frames))  # --frames, rebin: the binned frames
+    synops_loss = SynopsCost(mcfg, cfg.synops_cost, device) if cfg.synops_cost else None
     ckpt = read_resumable(out / "checkpoint.pt", cfg, mcfg, device) if resume else None
     train_set, test_set, data_spec = build_datasets(cfg, frames)
     check_data_fits(train_set, mcfg, cfg.dataset)
@@ -156,8 +159,7 @@ def setup(cfg: TrainConfig, out: Path, model_config: ModelConfig | None, resume:
     return Run(cfg, mcfg, out, device, rank, world, model, distributed.wrap(model), opt, loss_fn,
                probe, train_set, DataLoader(test_set, batch_size=64), data_spec, start, history,
                sampler, torch.Generator().manual_seed(cfg.seed), torch.Generator(), time.time(),
-               FrameChoice.setup(cfg, mcfg.frames, train_set),
-               SynopsCost(mcfg, cfg.synops_cost, device) if cfg.synops_cost else None)
+               FrameChoice.setup(cfg, mcfg.frames, train_set), synops_loss)
 
 
 def _restore(ckpt: Checkpoint, path: Path, model: RazorSNN, opt: torch.optim.Optimizer,
@@ -176,7 +178,7 @@ def train_epoch(run: Run, plan: EpochPlan, progress: bool) -> None:
     """One pass over the training set with one mask per gated layer (``plan``'s keep ratio
     of the embeddings as the epoch starts), with ``plan``'s frame dropout; while the
     schedule is probed, one batch in ``probe_every`` is also probed and updates the
-    embeddings.  With ``synops_cost`` the loss adds the hidden spikes' synaptic operations."""
+    embeddings.  With ``synops_loss`` the loss adds the hidden spikes' synaptic operations."""
     cfg, model = run.cfg, run.model
     for group in run.opt.param_groups:
         group["lr"] = plan.lr
@@ -198,11 +200,11 @@ def train_epoch(run: Run, plan: EpochPlan, progress: bool) -> None:
         if probed:
             batch = run.probe.measure(model, x, y, plan.reweight, run.probe_gen)
         train_masks = plan.train_masks(masks, len(y), run.probe_gen)
-        if run.synops_cost is None:
+        if run.synops_loss is None:
             loss = run.loss_fn(run.net(x, train_masks, plan.reweight), y)
         else:
             out, spikes = run.net(x, train_masks, plan.reweight, record=True)
-            loss = run.loss_fn(out, y) + run.synops_cost(spikes)
+            loss = run.loss_fn(out, y) + run.synops_loss(spikes)
         run.opt.zero_grad()
         loss.backward()
         run.opt.step()
