@@ -262,14 +262,14 @@ def main(argv=None) -> int:
     runs, deployed, hw = {}, {}, {}
 
     def one(j: Job) -> None:
-        full = j == job(j.dataset, j.seed, "1.0")
-        done = f"{j.name}/metrics.json" if full else f"{j.name}.deploy.json"
+        full = job(j.dataset, j.seed, "1.0")  # the run every row is compared with
+        done = f"{j.name}/metrics.json" if j == full else f"{j.name}.deploy.json"
         if args.table_only and not (cache / done).exists():
             return
         runs[j] = train(j, cache, args.fresh, args.nmnist_root, base)
-        if not full:
-            deployed[j] = deploy(j, job(j.dataset, j.seed, "1.0"), cache)
-            hw[j] = hardware(j, job(j.dataset, j.seed, "1.0"), cache, args.sanafe_samples,
+        if j != full:
+            deployed[j] = deploy(j, full, cache)
+            hw[j] = hardware(j, full, cache, args.sanafe_samples,
                              args.sanafe_samples > 0 and not args.table_only)
 
     with ThreadPoolExecutor(args.jobs) as pool:

@@ -128,7 +128,7 @@ class RazorSNN(nn.Module):
             record: also return each weight block's output spikes ``[N, *shape, T']``
                 (in skip mode only the steps each sample runs: none after its last).
         """
-        x, outputs, _ = self._run(x, masks, reweight, density=False)
+        x, outputs, _ = self._run(x, masks, reweight, density=False, record=record)
         return (x, outputs) if record else x
 
     def forward_with_density(self, x: torch.Tensor, masks: torch.Tensor,
@@ -136,13 +136,13 @@ class RazorSNN(nn.Module):
         """Run the network (arguments as :meth:`forward`); returns the output spikes and,
         per gated layer, its input's event density per sample and frame ``[N, T]``
         (:func:`razor_neuro.epm.frame_density`, before the layer's mask)."""
-        x, _, density = self._run(x, masks, reweight, density=True)
+        x, _, density = self._run(x, masks, reweight, density=True, record=False)
         return x, density
 
-    def _run(self, x: torch.Tensor, masks: torch.Tensor, reweight: float,
-             density: bool) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
-        """Output spikes, each weight block's output spikes, and (with ``density``) each
-        gated layer's input event density ``[N, T]``."""
+    def _run(self, x: torch.Tensor, masks: torch.Tensor, reweight: float, density: bool,
+             record: bool) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+        """Output spikes, (with ``record``) each weight block's output spikes, and (with
+        ``density``) each gated layer's input event density ``[N, T]``."""
         gated = sorted(int(k) for k in self.epms)
         outputs, densities = [], []
         steps = None  # skip mode: each sample's steps [N] when they differ between samples
@@ -162,7 +162,7 @@ class RazorSNN(nn.Module):
                     x = gated_block(block, x, factor)
             else:
                 x = block(x)
-            if hasattr(block, "synapse"):
+            if record and hasattr(block, "synapse"):
                 outputs.append(x)
         if steps is not None:  # each sample's run, output and recorded spikes end with its steps
             valid = (torch.arange(x.shape[-1], device=x.device) < steps[:, None]).to(x.dtype)
